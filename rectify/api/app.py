@@ -1,0 +1,60 @@
+"""The FastAPI application: routers under /api/v1, problem+json errors, /healthz."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, FastAPI, Request, Response
+
+from rectify import __version__
+from rectify.api import problems
+from rectify.context import Context
+from rectify.enterprises.views import router as enterprises
+from rectify.evidence.views import router as evidence
+from rectify.hazards.views import router as hazards
+from rectify.workflow.views import router as workflows
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(ctx: Context) -> FastAPI:
+    """An app bound to one process context (tests build one per database)."""
+    app = FastAPI(
+        title="rectify",
+        version=__version__,
+        description="安全生产事故隐患整改督办: hazards, deadlines, escalation and audit.",
+    )
+    app.state.context = ctx
+    problems.install(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (enterprises, hazards, evidence, workflows):
+        api.include_router(router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.middleware("http")
+    async def limit_uploads(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # Refuse a declared oversize upload before the multipart parser spools it to disk.
+        limit = ctx.settings.evidence_max_bytes + 65536  # multipart framing
+        length = request.headers.get("content-length", "")
+        if (
+            request.method == "POST"
+            and request.url.path.endswith("/evidence")
+            and length.isdigit()
+            and int(length) > limit
+        ):
+            mib = ctx.settings.evidence_max_bytes / 2**20
+            return problems.problem(
+                413,
+                f"the upload is {int(length) / 2**20:.1f} MiB; the limit is {mib:.0f} MiB",
+                request=request,
+            )
+        return await call_next(request)
+
+    return app
