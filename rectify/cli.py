@@ -21,11 +21,18 @@ def prepare(settings: Settings):  # noqa: ANN201  (returns a Context; import kep
     from rectify.context import build_context
     from rectify.database.migrate import upgrade
 
-    upgrade(settings.db_url)
-    ctx = build_context(settings)
-    ctx.policy.check_horizon(ctx.now())
-    with ctx.db.write() as session:
-        versions.record(session=session, registry=ctx.registry, now=ctx.now())
+    from rectify.exceptions import ConfigurationError
+
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.db_url)
+        ctx = build_context(settings)
+        ctx.policy.check_horizon(ctx.now())
+        with ctx.db.write() as session:
+            versions.record(session=session, registry=ctx.registry, now=ctx.now())
+    except ConfigurationError as exc:
+        typer.echo(f"rectify cannot start: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
     return ctx
 
 

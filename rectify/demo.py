@@ -8,8 +8,6 @@ import struct
 import zlib
 from datetime import timedelta
 
-from rich.console import Console
-from rich.table import Table
 from sqlmodel import func, select
 
 from rectify.auth import service as auth
@@ -64,12 +62,10 @@ def load_demo_if_empty(ctx: Context) -> None:
         if session.exec(select(func.count()).select_from(Enterprise)).one():
             return
     tokens = _principals_and_data(ctx)
-    table = Table(title="rectify demo: one token per role (区 420102)")
-    for column in ("role", "name", "token"):
-        table.add_column(column)
+    # Plain lines, never wrapped or cut: a token must be copyable whole.
+    print("rectify demo loaded: 武汉市江岸区 (420102). One bearer token per role:", flush=True)
     for role, name, token in tokens:
-        table.add_row(role, name, token)
-    Console().print(table)
+        print(f"  {role:<11} {name:<10} {token}", flush=True)
 
 
 def _principals_and_data(ctx: Context) -> list[tuple[str, str, str]]:

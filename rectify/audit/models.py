@@ -56,3 +56,20 @@ class WorkflowVersion(SQLModel, table=True):
     version: int = Field(primary_key=True)
     content_hash: str
     first_seen: datetime = Field(sa_type=UTCDateTime)
+
+
+class Checkpoint(SQLModel, table=True):
+    """A Merkle root over every chain head at one moment, chained to the previous checkpoint."""
+
+    __tablename__ = "checkpoints"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    merkle_root: str
+    hazards: int  # chains covered
+    events: int  # events covered
+    max_seq: int  # the newest global event seq covered
+    prev_hash: str  # the previous checkpoint's hash (GENESIS for the first)
+    hash: str  # SHA-256 of `line`
+    line: str  # one printable line an office can publish and later check
+    created_by: str

@@ -2,16 +2,19 @@
 
 from sqlmodel import SQLModel
 
-from rectify.audit.models import Event, WorkflowVersion
+from rectify.audit.models import Checkpoint, Event, WorkflowVersion
 from rectify.auth.models import Principal
 from rectify.enterprises.models import Enterprise
 from rectify.evidence.models import Evidence
 from rectify.hazards.models import Hazard, IdempotencyRecord, Penalty
+from rectify.notifications.models import Delivery, Webhook
 from rectify.timers.models import Timer
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Checkpoint",
+    "Delivery",
     "Enterprise",
     "Event",
     "Evidence",
@@ -20,6 +23,7 @@ __all__ = [
     "Penalty",
     "Principal",
     "Timer",
+    "Webhook",
     "WorkflowVersion",
     "metadata",
 ]

@@ -147,6 +147,7 @@ class HazardPublic(HazardSummary):
     """The whole hazard as one caller may see it."""
 
     state_label: str
+    labels: dict[str, str]  # Chinese label of each region's current state
     workflow: dict[str, Any]
     reported_by: str
     assignee: str | None

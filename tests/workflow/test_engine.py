@@ -18,15 +18,18 @@ DEF = load_registry(ROOT / "workflows").latest("hazard")
 FACTS = Facts(now=NOW, deadline=NOW + timedelta(days=3))
 
 
-def state(main: str = "rectifying", sup: str = "none", prod: str = "normal", jud: str = "none"
-          ) -> dict[str, str]:
+def state(
+    main: str = "rectifying", sup: str = "none", prod: str = "normal", jud: str = "none"
+) -> dict[str, str]:
     return {"state": main, "supervision": sup, "production": prod, "judicial": jud}
 
 
 def all_states() -> list[dict[str, str]]:
     regions = [list(r.states) for r in DEF.regions]
-    return [dict(zip(("state", "supervision", "production", "judicial"), combo, strict=True))
-            for combo in itertools.product(*regions)]
+    return [
+        dict(zip(("state", "supervision", "production", "judicial"), combo, strict=True))
+        for combo in itertools.product(*regions)
+    ]
 
 
 def test_every_state_and_trigger_has_a_chinese_label() -> None:
@@ -89,9 +92,11 @@ def test_refusal_names_state_and_allowed_triggers() -> None:
 
 @pytest.mark.parametrize(
     ("branches", "reason"),
-    [({"prod": "suspended"}, "production is suspended"),
-     ({"jud": "transferred"}, "judicial is transferred"),
-     ({"sup": "listed"}, "supervision is listed")],
+    [
+        ({"prod": "suspended"}, "production is suspended"),
+        ({"jud": "transferred"}, "judicial is transferred"),
+        ({"sup": "listed"}, "supervision is listed"),
+    ],
 )
 def test_close_guards_on_branches(branches: dict[str, str], reason: str) -> None:
     with pytest.raises(GuardFailed) as err:
