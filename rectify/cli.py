@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from rectify.audit.cli import app as audit_app
 from rectify.config import Settings
 
 app = typer.Typer(
@@ -13,6 +14,7 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Bearer tokens for principals.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
 
 
 def prepare(settings: Settings):  # noqa: ANN201  (returns a Context; import kept lazy)
@@ -20,7 +22,6 @@ def prepare(settings: Settings):  # noqa: ANN201  (returns a Context; import kep
     from rectify.audit import versions
     from rectify.context import build_context
     from rectify.database.migrate import upgrade
-
     from rectify.exceptions import ConfigurationError
 
     try:

@@ -8,10 +8,12 @@ from fastapi import APIRouter, FastAPI, Request, Response
 
 from rectify import __version__
 from rectify.api import problems
+from rectify.audit.views import router as audit
 from rectify.context import Context
 from rectify.enterprises.views import router as enterprises
 from rectify.evidence.views import router as evidence
 from rectify.hazards.views import router as hazards
+from rectify.notifications.views import router as notifications
 from rectify.workflow.views import router as workflows
 
 API_PREFIX = "/api/v1"
@@ -27,7 +29,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.state.context = ctx
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for router in (enterprises, hazards, evidence, workflows):
+    for router in (enterprises, hazards, evidence, workflows, audit, notifications):
         api.include_router(router)
     app.include_router(api)
 

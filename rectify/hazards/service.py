@@ -25,6 +25,7 @@ from rectify.exceptions import Forbidden, IdempotencyKeyReused, InvalidInput, No
 from rectify.hazards import payloads
 from rectify.hazards.effects import Effect, apply_effect
 from rectify.hazards.models import Hazard, HazardCreate, IdempotencyRecord, Penalty
+from rectify.notifications import service as notifications
 from rectify.timers import service as timers
 from rectify.workflow import Facts, allowed_triggers, check_state, fire
 from rectify.workflow.definition import Definition
@@ -61,16 +62,7 @@ def report(*, ctx: Context, caller: Caller, data: HazardCreate) -> dict[str, Any
         )
         session.add(hazard)
         session.flush()
-        audit.append_event(
-            session=session,
-            hazard=hazard,
-            trigger="report",
-            from_state=None,
-            actor=caller.actor,
-            role=caller.role,
-            at=now,
-            payload=jsonable_encoder(data),
-        )
+        _record(session, hazard, "report", None, caller, now, jsonable_encoder(data))
         return view(ctx=ctx, session=session, caller=caller, hazard=hazard)
 
 
@@ -209,7 +201,22 @@ def _apply(
         session=session, hazard=hazard, caller=caller, policy=ctx.policy, now=now, before=before
     )
     recorded = apply_effect(effect, trigger, clean)
-    audit.append_event(
+    _record(session, hazard, trigger, before, caller, now, recorded)
+    if trigger == "record_penalty":
+        _closure_rule(session=session, ctx=ctx, hazard=hazard, now=now)
+
+
+def _record(
+    session: Session,
+    hazard: Hazard,
+    trigger: str,
+    before: dict[str, str] | None,
+    caller: Caller,
+    now: datetime,
+    payload: dict[str, Any],
+) -> None:
+    # The event and its outbox entries commit together, or neither does.
+    event = audit.append_event(
         session=session,
         hazard=hazard,
         trigger=trigger,
@@ -217,10 +224,9 @@ def _apply(
         actor=caller.actor,
         role=caller.role,
         at=now,
-        payload=recorded,
+        payload=payload,
     )
-    if trigger == "record_penalty":
-        _closure_rule(session=session, ctx=ctx, hazard=hazard, now=now)
+    notifications.enqueue(session=session, event=event, hazard=hazard)
 
 
 def _closure_rule(*, session: Session, ctx: Context, hazard: Hazard, now: datetime) -> None:
