@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     demo: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
+    scheduler: bool = True
+    timer_interval_seconds: float = 0.5
+    timer_batch: int = 500
+    webhook_interval_seconds: float = 1.0
+    checkpoint_interval_seconds: float = 3600.0
 
     @classmethod
     def settings_customise_sources(

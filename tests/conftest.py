@@ -84,8 +84,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 def settings(backend: str, tmp_path: Path) -> Settings:
+    # No background scheduler in-process: tests drive the timer engine with the clock.
     return Settings(
-        database_url=backend, data_dir=tmp_path / "data", demo=False, evidence_max_bytes=256 * 1024
+        database_url=backend,
+        data_dir=tmp_path / "data",
+        demo=False,
+        evidence_max_bytes=256 * 1024,
+        scheduler=False,
     )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
@@ -21,7 +24,21 @@ API_PREFIX = "/api/v1"
 
 def create_app(ctx: Context) -> FastAPI:
     """An app bound to one process context (tests build one per database)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if ctx.settings.scheduler:
+            from rectify.timers.scheduler import build_scheduler
+
+            scheduler = build_scheduler(ctx, worker=f"{socket.gethostname()}:{os.getpid()}")
+            scheduler.start()
+        yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="rectify",
         version=__version__,
         description="安全生产事故隐患整改督办: hazards, deadlines, escalation and audit.",

@@ -185,7 +185,11 @@ def validate(trigger: str, payload: dict[str, Any], where: Situation) -> dict[st
     errors = _rules(trigger, parsed, where)
     if errors:
         raise InvalidInput.fields(errors)
-    return parsed.model_dump(mode="json", exclude_none=True)
+    clean = parsed.model_dump(mode="json", exclude_none=True)
+    if where.caller.role == "system":
+        # The timer engine's own fields (due_at, fired_at, timer_id) stay in the record.
+        return {**payload, **clean}
+    return clean
 
 
 def _field_error(e: Any) -> FieldError:

@@ -46,8 +46,8 @@ CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 HORIZON_MARGIN = timedelta(days=30)
 
 _ISO_DURATION = re.compile(
-    r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?"
+    r"P(?=.)(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?=.)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?"
 )
 
 
@@ -58,7 +58,7 @@ def _parse_duration(value: Any) -> timedelta:
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 8601 duration string such as 'P7D', got {value!r}")
     match = _ISO_DURATION.fullmatch(value.strip().upper())
-    if not match or value.strip().upper() in ("P", "PT") or value.strip().upper().endswith("T"):
+    if not match:
         raise ValueError(
             f"bad ISO 8601 duration {value!r}: use weeks, days, hours, minutes or seconds "
             "(P7D, PT36H); years and months are not allowed"
@@ -172,7 +172,7 @@ class Policy(_Model):
             return _shift(_as_utc(start), rule, sign)
         except ConfigurationError as exc:
             raise ConfigurationError(
-                f"timer {grade}.{kind} (working days): {exc.detail}",
+                f"timer {grade}.{kind} counts working days and needs {exc.detail}",
                 timer=f"{grade}.{kind}",
                 **exc.extra,
             ) from exc
