@@ -110,3 +110,14 @@ def client(ctx: Context) -> Iterator[TestClient]:
 @pytest.fixture
 def world(client: TestClient, ctx: Context, clock: Clock) -> World:
     return build_world(client, ctx, clock)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`slow` tests (real processes, thousands of timers) run in CI (CI=true) or with
+    RECTIFY_SLOW=1; a quick local run skips them."""
+    if os.environ.get("CI") == "true" or os.environ.get("RECTIFY_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: set RECTIFY_SLOW=1 (CI runs it)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -33,8 +33,12 @@ class Effect:
         """Move the rectification deadline and the timers that hang off it."""
         h, now = self.hazard, self.now
         h.deadline = deadline
-        for kind in ("rectification", "reminder", "escalation"):
-            timers.cancel(session=self.session, hazard_id=h.id, now=now, kinds=[kind])
+        timers.cancel(
+            session=self.session,
+            hazard_id=h.id,
+            now=now,
+            kinds=("rectification", "reminder", "escalation"),
+        )
         timers.schedule(session=self.session, hazard_id=h.id, kind="rectification", due_at=deadline)
         reminder = self.policy.due("reminder", h.grade, deadline)
         if reminder > now:
@@ -183,6 +187,7 @@ def _record_penalty(e: Effect, p: Payload) -> Payload:
         hazard_id=h.id, enterprise_id=h.enterprise_id, recorded_by=e.caller.actor, at=e.now, **p
     )
     e.session.add(penalty)
+    h.penalty_count += 1
     return p
 
 

@@ -64,6 +64,7 @@ class Hazard(HazardBase, table=True):
     plan: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     pending_extension: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     verify_failures: int = 0
+    penalty_count: int = 0  # kept by record_penalty; the close guard reads it
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -165,6 +165,10 @@ MODELS: dict[str, type[_Payload]] = {
 }
 
 
+# Triggers whose payload names uploaded evidence by sha256 (the service looks them up).
+CITES_EVIDENCE = frozenset({"confirm_rectified", "transfer_to_judicial"})
+
+
 @dataclass(frozen=True)
 class Situation:
     """What the rules beyond shape need to know."""
@@ -172,7 +176,7 @@ class Situation:
     hazard: Hazard
     caller: Caller
     now: datetime
-    evidence: frozenset[str]  # sha256 of the evidence uploaded to this hazard
+    evidence: frozenset[str] | None  # sha256 uploaded to this hazard (CITES_EVIDENCE only)
 
 
 def validate(trigger: str, payload: dict[str, Any], where: Situation) -> dict[str, Any]:
@@ -207,7 +211,8 @@ def _future(field: str, value: datetime | None, now: datetime) -> list[FieldErro
     return []
 
 
-def _evidence(field: str, shas: list[str], known: frozenset[str]) -> list[FieldError]:
+def _evidence(field: str, shas: list[str], known: frozenset[str] | None) -> list[FieldError]:
+    known = known or frozenset()
     return [
         _err(f"{field}.{i}", f"{sha} is not evidence uploaded to this hazard")
         for i, sha in enumerate(shas)
@@ -248,7 +253,7 @@ def _rules(trigger: str, p: Any, w: Situation) -> list[FieldError]:
                         "required while production is suspended: the expert evaluation (复产申请)",
                     )
                 )
-            elif p.evaluation_report and p.evaluation_report not in w.evidence:
+            elif p.evaluation_report and p.evaluation_report not in (w.evidence or ()):
                 errors.append(_err("evaluation_report", "is not evidence uploaded to this hazard"))
             return errors
         case "transfer_to_judicial":

@@ -1,6 +1,6 @@
 """Use cases for hazards: report, read, list, and apply a trigger; one transaction each.
 
-`_apply` is the only code that changes a hazard: the API's transitions and the timer engine's
+`apply` is the only code that changes a hazard: the API's transitions and the timer engine's
 events both go through it, so guards, history and hash chain are always the same.
 """
 
@@ -36,34 +36,40 @@ OPEN_STATES = ("assigned", "rectifying")  # where a passed deadline makes a haza
 
 def report(*, ctx: Context, caller: Caller, data: HazardCreate) -> dict[str, Any]:
     """Register a hazard (state `reported`) under the newest workflow version."""
+    with ctx.db.write() as session:
+        hazard = report_in(session=session, ctx=ctx, caller=caller, data=data)
+        return view(ctx=ctx, session=session, caller=caller, hazard=hazard)
+
+
+def report_in(*, session: Session, ctx: Context, caller: Caller, data: HazardCreate) -> Hazard:
+    """Register a hazard inside the caller's transaction (the API, bulk loads)."""
     now = ctx.now()
     definition = ctx.registry.latest(WORKFLOW)
-    with ctx.db.write() as session:
-        enterprise = session.get(Enterprise, data.enterprise_id)
-        if enterprise is None or not caller.sees(
-            region_code=enterprise.region_code, enterprise_id=enterprise.id
-        ):
-            raise InvalidInput.fields(
-                [{"field": "enterprise_id", "message": "no such enterprise in your scope"}]
-            )
-        if caller.role not in definition.triggers["report"].roles:
-            raise Forbidden(f"a {caller.role} may not report hazards")
-        hazard = Hazard(
-            **data.model_dump(),
-            region_code=enterprise.region_code,
-            **definition.initial_state(),
-            workflow_name=definition.name,
-            workflow_version=definition.version,
-            head_hash=GENESIS,
-            version=0,
-            reported_by=caller.actor,
-            created_at=now,
-            updated_at=now,
+    enterprise = session.get(Enterprise, data.enterprise_id)
+    if enterprise is None or not caller.sees(
+        region_code=enterprise.region_code, enterprise_id=enterprise.id
+    ):
+        raise InvalidInput.fields(
+            [{"field": "enterprise_id", "message": "no such enterprise in your scope"}]
         )
-        session.add(hazard)
-        session.flush()
-        _record(session, hazard, "report", None, caller, now, jsonable_encoder(data))
-        return view(ctx=ctx, session=session, caller=caller, hazard=hazard)
+    if caller.role not in definition.triggers["report"].roles:
+        raise Forbidden(f"a {caller.role} may not report hazards")
+    hazard = Hazard(
+        **data.model_dump(),
+        region_code=enterprise.region_code,
+        **definition.initial_state(),
+        workflow_name=definition.name,
+        workflow_version=definition.version,
+        head_hash=GENESIS,
+        version=0,
+        reported_by=caller.actor,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(hazard)
+    session.flush()
+    _record(session, hazard, "report", None, caller, now, jsonable_encoder(data))
+    return hazard
 
 
 def get(*, session: Session, caller: Caller, hazard_id: int, lock: bool = False) -> Hazard:
@@ -133,7 +139,7 @@ def transition(
                 f"{hazard.version}: reload it and decide again",
                 current_version=hazard.version,
             )
-        _apply(
+        apply(
             session=session, ctx=ctx, caller=caller, hazard=hazard, trigger=trigger, payload=payload
         )
         body = view(ctx=ctx, session=session, caller=caller, hazard=hazard)
@@ -155,10 +161,10 @@ def apply_system(
     *, session: Session, ctx: Context, hazard: Hazard, trigger: str, payload: dict[str, Any]
 ) -> None:
     """Apply a trigger as `system:scheduler` inside the caller's transaction (timer engine)."""
-    _apply(session=session, ctx=ctx, caller=SYSTEM, hazard=hazard, trigger=trigger, payload=payload)
+    apply(session=session, ctx=ctx, caller=SYSTEM, hazard=hazard, trigger=trigger, payload=payload)
 
 
-def _apply(
+def apply(
     *,
     session: Session,
     ctx: Context,
@@ -167,6 +173,8 @@ def _apply(
     trigger: str,
     payload: dict[str, Any],
 ) -> None:
+    """Apply one trigger to a locked hazard inside the caller's transaction: the only code
+    that changes a hazard (the API's transition and the timer engine both call it)."""
     now = ctx.now()
     definition = ctx.registry.get(hazard.workflow_name, hazard.workflow_version)
     spec = definition.triggers.get(trigger)
@@ -185,13 +193,16 @@ def _apply(
             f"a {caller.role} may not fire {trigger} (allowed for {', '.join(spec.roles)})"
         )
     before = hazard.workflow_state
-    facts = _facts(session, hazard, now)
+    facts = _facts(hazard, now)
     check_state(definition, trigger, before, facts, caller.role)
     clean = payloads.validate(
         trigger,
         payload,
         payloads.Situation(
-            hazard=hazard, caller=caller, now=now, evidence=_evidence(session, hazard.id)
+            hazard=hazard,
+            caller=caller,
+            now=now,
+            evidence=_evidence(session, hazard.id) if trigger in payloads.CITES_EVIDENCE else None,
         ),
     )
     outcome = fire(definition, trigger, before, facts, clean, role=caller.role)
@@ -257,14 +268,13 @@ def _closure_rule(*, session: Session, ctx: Context, hazard: Hazard, now: dateti
         )
 
 
-def _facts(session: Session, hazard: Hazard, now: datetime) -> Facts:
-    penalties = select(func.count()).select_from(Penalty).where(Penalty.hazard_id == hazard.id)
+def _facts(hazard: Hazard, now: datetime) -> Facts:
     missing = payloads.plan_missing(hazard.plan, hazard.grade) if hazard.plan else ()
     return Facts(
         now=now,
         deadline=hazard.deadline,
         pending_extension=hazard.pending_extension is not None,
-        penalty_count=session.exec(penalties).one(),
+        penalty_count=hazard.penalty_count,
         violation=hazard.violation,
         plan_missing=tuple(missing),
     )
@@ -346,7 +356,7 @@ def view(*, ctx: Context, session: Session, caller: Caller, hazard: Hazard) -> d
             e.model_dump(include={"sha256", "size", "content_type", "filename"}) for e in evidence
         ],
         "allowed_triggers": allowed_triggers(
-            definition, hazard.workflow_state, _facts(session, hazard, now), caller.role
+            definition, hazard.workflow_state, _facts(hazard, now), caller.role
         ),
     }
     return jsonable_encoder(body)

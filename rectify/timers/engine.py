@@ -50,8 +50,7 @@ def fire_due(*, ctx: Context, limit: int = 500) -> Batch:
     with ctx.db.write() as session:
         claimed = _claim(session, now, limit, ctx.db.is_sqlite)
         for timer, hazard in claimed:
-            with session.begin_nested():  # one timer's refusal never undoes the others
-                outcome = _fire_one(session, ctx, timer, hazard, now)
+            outcome = _fire_one(session, ctx, timer, hazard, now)
             if outcome == "skipped":
                 skipped += 1
             else:
@@ -139,7 +138,7 @@ def _escalate(
 def _apply(session: Session, ctx: Context, hazard: Hazard, trigger: str, payload: dict) -> bool:
     """Apply a system trigger; False when the hazard has moved on (the trigger is refused)."""
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # one timer's refusal never undoes the others
             hazards.apply_system(
                 session=session, ctx=ctx, hazard=hazard, trigger=trigger, payload=payload
             )

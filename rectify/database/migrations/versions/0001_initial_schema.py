@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column("plan", sa.JSON(), nullable=True),
         sa.Column("pending_extension", sa.JSON(), nullable=True),
         sa.Column("verify_failures", sa.Integer(), nullable=False),
+        sa.Column("penalty_count", sa.Integer(), nullable=False),
         sa.Column("created_at", rectify.database.core.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", rectify.database.core.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
