@@ -41,8 +41,15 @@ def upload(
             session.add(row)
         return row
     except BaseException:
-        ctx.evidence.discard(blob)
+        if blob.created and not _referenced(ctx, blob.sha256):
+            ctx.evidence.discard(blob)
         raise
+
+
+def _referenced(ctx: Context, sha256: str) -> bool:
+    # Another hazard may have attached the same bytes between our put and our failure.
+    with ctx.db.session() as session:
+        return session.exec(select(Evidence).where(Evidence.sha256 == sha256)).first() is not None
 
 
 def get(*, session: Session, caller: Caller, hazard_id: int, sha256: str) -> Evidence:

@@ -169,10 +169,13 @@ class EvidenceStore:
     def _commit(self, tmp: Path, sha: str, size: int, content_type: str) -> StoredBlob:
         """Move the finished temp file to its content address (or keep the existing copy)."""
         final = self.path(sha)
-        if final.exists():
-            return StoredBlob(sha, size, content_type, final, created=False)
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, final)
+        try:
+            # link, not replace: it fails when another upload published the same bytes first,
+            # so exactly one upload owns (and may discard) a newly created file.
+            os.link(tmp, final)
+        except FileExistsError:
+            return StoredBlob(sha, size, content_type, final, created=False)
         try:
             _fsync_dir(final.parent)
         except BaseException:

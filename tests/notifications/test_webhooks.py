@@ -1,0 +1,363 @@
+"""Webhooks end to end against a real local HTTP receiver: subscribing, the outbox written with
+the event, signed delivery, retries with backoff under one idempotency id, leases, the log."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from rectify.auth.scope import Caller
+from rectify.hazards import service as hazards
+from rectify.notifications import service, worker
+from rectify.notifications.models import Delivery
+from tests.support import World
+
+SECRET = "a-test-secret-of-some-length"
+ADMIN = Caller(role="admin", name="test")
+HTTP: httpx.Client
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """A real HTTP endpoint on 127.0.0.1 that records every POST; fails the first `fail`."""
+
+    url: str = ""
+    fail: int = 0
+    seen: list[Seen] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ids(self) -> list[str]:
+        return [s.headers["x-rectify-delivery"] for s in self.seen]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with rec.lock:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                rec.seen.append(Seen(self.path, headers, body))
+                failing = rec.fail > 0
+                rec.fail -= 1 if failing else 0
+            self.send_response(500 if failing else 204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield rec
+    server.shutdown()
+    server.server_close()
+
+
+def subscribe(world: World, who: str, url: str, types: list[str], **extra: Any) -> dict[str, Any]:
+    r = world.client.post(
+        "/api/v1/webhooks", json={"url": url, "event_types": types, **extra}, headers=world.h(who)
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def log(world: World, who: str = "admin", **query: Any) -> list[dict[str, Any]]:
+    r = world.client.get("/api/v1/webhooks/deliveries", params=query, headers=world.h(who))
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def deliveries(world: World) -> list[Delivery]:
+    with world.ctx.db.session() as session:
+        return list(session.exec(select(Delivery).order_by(Delivery.id)))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def http() -> Iterator[httpx.Client]:
+    """One client for the module (building one per pass costs an SSL context each time)."""
+    global HTTP
+    with httpx.Client(timeout=5) as HTTP:
+        yield HTTP
+
+
+def deliver(world: World) -> int:
+    return service.deliver_due(ctx=world.ctx, worker="test", client=HTTP)
+
+
+def assigned(world: World) -> int:
+    hid = world.report()["id"]
+    world.fire(hid, "dispatcher", "assign", assignee="王工")
+    return hid
+
+
+# -- subscribing ---------------------------------------------------------------------------
+def test_subscribe_shows_the_secret_once(world: World, receiver: Receiver) -> None:
+    body = subscribe(world, "dispatcher", receiver.url, ["assign", "deadline_missed"])
+    assert len(body["secret"]) >= 32 and body["region_code"] == "420102"
+    assert body["created_by"] == "dispatcher:dispatcher" and body["active"] is True
+    given = subscribe(world, "dispatcher", receiver.url, ["*"], secret=SECRET)
+    assert given["secret"] == SECRET
+    listed = world.client.get("/api/v1/webhooks", headers=world.h("dispatcher")).json()
+    assert [w["id"] for w in listed] == [body["id"], given["id"]]
+    assert all("secret" not in w for w in listed)
+    one = world.client.get(f"/api/v1/webhooks/{body['id']}", headers=world.h("dispatcher"))
+    assert one.status_code == 200 and "secret" not in one.json()
+
+
+def test_only_dispatchers_and_admins_and_only_their_own(world: World, receiver: Receiver) -> None:
+    for who in ("enterprise", "auditor", "inspector"):
+        r = world.client.post(
+            "/api/v1/webhooks",
+            json={"url": receiver.url, "event_types": ["*"]},
+            headers=world.h(who),
+        )
+        assert r.status_code == 403, who
+        assert r.headers["content-type"] == "application/problem+json"
+        assert world.client.get("/api/v1/webhooks", headers=world.h(who)).status_code == 403
+        r = world.client.get("/api/v1/webhooks/deliveries", headers=world.h(who))
+        assert r.status_code == 403
+    hook = subscribe(world, "dispatcher", receiver.url, ["*"])
+    path = f"/api/v1/webhooks/{hook['id']}"
+    for who in ("dispatcher_elsewhere", "dispatcher_city"):
+        assert world.client.get("/api/v1/webhooks", headers=world.h(who)).json() == []
+        assert world.client.get(path, headers=world.h(who)).status_code == 404
+        assert world.client.delete(path, headers=world.h(who)).status_code == 404
+        r = world.client.get(
+            "/api/v1/webhooks/deliveries", params={"webhook_id": hook["id"]}, headers=world.h(who)
+        )
+        assert r.status_code == 404
+    assert [w["id"] for w in world.client.get("/api/v1/webhooks", headers=world.h("admin")).json()]
+    assert world.client.get(path, headers=world.h("admin")).status_code == 200
+
+
+def test_bad_subscriptions_are_422_naming_the_field(world: World, receiver: Receiver) -> None:
+    def post(body: dict[str, Any]) -> dict[str, Any]:
+        r = world.client.post("/api/v1/webhooks", json=body, headers=world.h("dispatcher"))
+        assert r.status_code == 422, r.text
+        return r.json()
+
+    bad = post({"url": receiver.url, "event_types": ["assign", "asign", "*", "bogus"]})
+    assert [e["field"] for e in bad["errors"]] == ["event_types.1", "event_types.3"]
+    assert "asign" in bad["errors"][0]["message"]
+    assert post({"url": receiver.url, "event_types": []})["errors"][0]["field"] == "event_types"
+    for url in ("ftp://example.com/x", "not a url", "http://", "javascript:alert(1)"):
+        assert post({"url": url, "event_types": ["*"]})["errors"][0]["field"] == "url"
+    assert post({"event_types": ["*"]})["errors"][0]["field"] == "url"
+    assert post({"url": receiver.url, "event_types": ["*"], "secret": "short"})["errors"]
+    assert world.client.get("/api/v1/webhooks", headers=world.h("dispatcher")).json() == []
+
+
+# -- the outbox ----------------------------------------------------------------------------
+def test_one_delivery_per_matching_subscription(world: World, receiver: Receiver) -> None:
+    mine = subscribe(world, "dispatcher", receiver.url, ["assign"])
+    city = subscribe(world, "dispatcher_city", receiver.url, ["*"])
+    subscribe(world, "admin", receiver.url, ["accept"])  # not fired below
+    subscribe(world, "dispatcher_elsewhere", receiver.url, ["assign"])  # out of region
+    hid = assigned(world)
+
+    rows = deliveries(world)
+    assert sorted((r.webhook_id, r.event_type) for r in rows) == [
+        (mine["id"], "assign"),
+        (city["id"], "assign"),
+        (city["id"], "report"),
+    ]
+    assert len({r.idempotency_id for r in rows}) == 3
+    history = world.history(hid)
+    for row in rows:
+        body = json.loads(row.body)
+        assert body["id"] == row.idempotency_id and body["type"] == row.event_type
+        assert body["hazard_id"] == hid and body["region_code"] == "420102"
+        assert body["event"] == next(e for e in history if e["trigger"] == row.event_type)
+        assert row.event_seq == body["event"]["seq"] and row.status == "pending"
+    assert [d["event_type"] for d in log(world, "dispatcher")] == ["assign"]
+    assert len(log(world, "dispatcher_city")) == 2 and log(world, "dispatcher_elsewhere") == []
+    assert len(log(world, "admin")) == 3
+
+
+def test_rolled_back_trigger_leaves_no_delivery(world: World, receiver: Receiver) -> None:
+    subscribe(world, "dispatcher", receiver.url, ["*"])
+    hid = world.report()["id"]
+    world.fire(hid, "dispatcher", "close", expect=409, note="销号")
+    assert [d.event_type for d in deliveries(world)] == ["report"]
+
+    # The event is written, the outbox entry with it; the transaction then fails: neither stays.
+    world.fire(hid, "dispatcher", "assign", assignee="王工")
+    with pytest.raises(RuntimeError), world.ctx.db.write() as session:
+        hazard = hazards.get(session=session, caller=ADMIN, hazard_id=hid, lock=True)
+        hazards.apply_system(
+            session=session, ctx=world.ctx, hazard=hazard, trigger="deadline_reminder", payload={}
+        )
+        inside = select(Delivery).where(Delivery.event_type == "deadline_reminder")
+        assert len(session.exec(inside).all()) == 1
+        raise RuntimeError("later step failed")
+    assert [d.event_type for d in deliveries(world)] == ["report", "assign"]
+
+
+def test_scheduler_events_are_delivered_too(world: World, receiver: Receiver) -> None:
+    subscribe(world, "dispatcher", receiver.url, ["deadline_reminder"], secret=SECRET)
+    hid = assigned(world)
+    with world.ctx.db.write() as session:
+        hazard = hazards.get(session=session, caller=ADMIN, hazard_id=hid, lock=True)
+        hazards.apply_system(
+            session=session, ctx=world.ctx, hazard=hazard, trigger="deadline_reminder", payload={}
+        )
+    assert worker.run_once(world.ctx, "w1") == 1
+    event = json.loads(receiver.seen[0].body)["event"]
+    assert event["trigger"] == "deadline_reminder" and event["actor"] == "system:scheduler"
+
+
+# -- delivery ------------------------------------------------------------------------------
+def test_delivery_is_signed_and_sent_once(world: World, receiver: Receiver) -> None:
+    hook = subscribe(world, "dispatcher", receiver.url, ["assign"], secret=SECRET)
+    hid = assigned(world)
+    assert deliver(world) == 1
+    assert deliver(world) == 0
+
+    [seen] = receiver.seen
+    [row] = log(world, "dispatcher")
+    assert seen.path == "/hook" and seen.headers["content-type"] == "application/json"
+    expected = "sha256=" + hmac.new(SECRET.encode(), seen.body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(seen.headers["x-rectify-signature"], expected)
+    forged = "sha256=" + hmac.new(b"wrong", seen.body, hashlib.sha256).hexdigest()
+    assert not hmac.compare_digest(seen.headers["x-rectify-signature"], forged)
+    assert seen.headers["x-rectify-delivery"] == seen.headers["idempotency-key"]
+    assert seen.headers["x-rectify-delivery"] == row["idempotency_id"]
+    assert seen.headers["x-rectify-event"] == "assign"
+    body = json.loads(seen.body)
+    assert body["id"] == row["idempotency_id"] and body["hazard_id"] == hid
+    assert body["event"]["payload"]["assignee"] == "王工"
+    assert row["status"] == "delivered" and row["attempts"] == 1
+    assert row["last_status_code"] == 204 and row["webhook_id"] == hook["id"]
+    assert row["delivered_at"].startswith(world.clock.now.strftime("%Y-%m-%dT%H:%M"))
+
+
+def test_retries_with_backoff_under_the_same_id(world: World, receiver: Receiver) -> None:
+    subscribe(world, "dispatcher", receiver.url, ["assign"], secret=SECRET)
+    assigned(world)
+    receiver.fail = 2
+
+    assert deliver(world) == 1
+    [row] = log(world, "dispatcher", status="pending")
+    assert row["attempts"] == 1 and row["last_status_code"] == 500
+    assert row["last_error"].startswith("HTTP 500")
+    world.clock.advance(seconds=4)
+    assert deliver(world) == 0  # 5 s backoff not yet over
+    world.clock.advance(seconds=1)
+    assert deliver(world) == 1
+    world.clock.advance(seconds=9)
+    assert deliver(world) == 0  # then 10 s
+    world.clock.advance(seconds=1)
+    assert deliver(world) == 1
+    world.clock.advance(hours=2)
+    assert deliver(world) == 0
+
+    assert len(receiver.seen) == 3
+    assert len(set(receiver.ids())) == 1
+    assert len({s.body for s in receiver.seen}) == 1
+    assert len({s.headers["x-rectify-signature"] for s in receiver.seen}) == 1
+    [row] = log(world, "dispatcher")
+    assert row["status"] == "delivered" and row["attempts"] == 3
+    assert row["idempotency_id"] == receiver.ids()[0] and row["last_error"] is None
+    assert log(world, "dispatcher", status="pending") == []
+
+
+def test_backoff_doubles_to_an_hour_then_gives_up(world: World, receiver: Receiver) -> None:
+    subscribe(world, "dispatcher", receiver.url, ["assign"])
+    assigned(world)
+    receiver.fail = 100
+    waits = []
+    for _ in range(12):
+        assert deliver(world) == 1
+        [row] = deliveries(world)
+        waits.append((row.next_attempt_at - world.clock.now).total_seconds())
+        world.clock.advance(hours=1)
+    assert deliver(world) == 0
+    assert waits[:11] == [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600]
+    [row] = log(world, "dispatcher")
+    assert row["status"] == "failed" and row["attempts"] == 12
+    assert len(receiver.seen) == 12 and len(set(receiver.ids())) == 1
+
+
+def test_network_errors_are_retried(world: World) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subscribe(world, "dispatcher", f"http://127.0.0.1:{port}/", ["assign"])
+    assigned(world)
+    assert deliver(world) == 1
+    [row] = log(world, "dispatcher")
+    assert row["status"] == "pending" and row["attempts"] == 1
+    assert row["last_status_code"] is None and "ConnectError" in row["last_error"]
+
+
+def test_a_claim_is_leased_and_recovered_after_a_crash(world: World, receiver: Receiver) -> None:
+    subscribe(world, "dispatcher", receiver.url, ["assign"])
+    assigned(world)
+    [first] = service.claim(ctx=world.ctx, worker="crashes")
+    assert service.claim(ctx=world.ctx, worker="other") == []
+    assert deliver(world) == 0
+    world.clock.advance(seconds=61)  # the first worker never reported back
+    [again] = service.claim(ctx=world.ctx, worker="other")
+    assert again.idempotency_id == first.idempotency_id and again.body == first.body
+    world.clock.advance(seconds=61)
+    assert deliver(world) == 1
+    [row] = log(world, "dispatcher")
+    assert row["status"] == "delivered" and row["attempts"] == 1
+    assert receiver.ids() == [first.idempotency_id]
+
+
+def test_postgres_skips_rows_another_worker_holds(
+    backend: str, receiver: Receiver, request: pytest.FixtureRequest
+) -> None:
+    if backend.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers; the conditional update covers it")
+    world: World = request.getfixturevalue("world")
+    subscribe(world, "dispatcher", receiver.url, ["*"])
+    assigned(world)
+    with world.ctx.db.session() as holder:
+        locked = holder.exec(
+            select(Delivery).where(Delivery.event_type == "report").with_for_update()
+        ).one()
+        locked_id = locked.id
+        claimed = service.claim(ctx=world.ctx, worker="second")
+        assert [c.event_type for c in claimed] == ["assign"]
+        holder.rollback()
+    [late] = service.claim(ctx=world.ctx, worker="second")
+    assert late.id == locked_id
+
+
+def test_deactivating_stops_delivery(world: World, receiver: Receiver) -> None:
+    hook = subscribe(world, "dispatcher", receiver.url, ["*"])
+    hid = world.report()["id"]
+    path = f"/api/v1/webhooks/{hook['id']}"
+    assert world.client.delete(path, headers=world.h("dispatcher")).status_code == 204
+    assert world.client.delete(path, headers=world.h("dispatcher")).status_code == 204
+    world.fire(hid, "dispatcher", "assign", assignee="王工")
+    assert deliver(world) == 0 and receiver.seen == []
+    [row] = log(world, "dispatcher")
+    assert row["status"] == "cancelled" and row["event_type"] == "report"
+    listed = world.client.get("/api/v1/webhooks", headers=world.h("dispatcher")).json()
+    assert listed[0]["active"] is False
