@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from rectify.audit.cli import app as audit_app
+from rectify.audit.cli import replay_command
 from rectify.config import Settings
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ app = typer.Typer(
 token_app = typer.Typer(help="Bearer tokens for principals.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+app.command("replay")(replay_command)
 
 
 def prepare(settings: Settings):  # noqa: ANN201  (returns a Context; import kept lazy)

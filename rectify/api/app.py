@@ -35,7 +35,10 @@ def create_app(ctx: Context) -> FastAPI:
             scheduler.start()
         yield
         if scheduler is not None:
+            from rectify.notifications import worker
+
             scheduler.shutdown(wait=True)
+            worker.close()
 
     app = FastAPI(
         lifespan=lifespan,

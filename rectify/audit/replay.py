@@ -180,6 +180,7 @@ def _stored(rp: Replayer, hazard: Hazard, penalties: int) -> None:
         "version": (hazard.version, r.version),
         "head_hash": (hazard.head_hash, r.head_hash),
         "penalties": (penalties, len(r.penalties)),
+        "penalty_count": (hazard.penalty_count, len(r.penalties)),
     }
     for name, (row, replayed) in pairs.items():
         if row != replayed:

@@ -42,10 +42,8 @@ def build_scheduler(ctx: Context, worker: str) -> BackgroundScheduler:
 
     webhooks = _guarded("webhooks", lambda: run_once(ctx, worker))
     scheduler.add_job(webhooks, "interval", seconds=s.webhook_interval_seconds, id="webhooks")
-    try:
-        from rectify.audit.checkpoints import write_checkpoint
-    except ImportError:  # pragma: no cover - audit checkpoints not installed
-        return scheduler
+    from rectify.audit.checkpoints import write_checkpoint
+
     checkpoint = _guarded(
         "checkpoints", lambda: write_checkpoint(ctx=ctx, actor="system:scheduler")
     )
