@@ -34,7 +34,7 @@ def tiny_png(seed: int = 0) -> bytes:
             + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
         )
 
-    raw = b"\x00" + bytes([seed % 256, 80, 80])
+    raw = b"\x00" + bytes([seed % 256, (seed // 256) % 256, 7])
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from rectify.auth import service as auth
 from rectify.context import Context
+from rectify.demo import tiny_png
 from rectify.enterprises.codes import credit_code_check_char
 from rectify.enterprises.models import Enterprise
 
@@ -40,18 +39,7 @@ def credit_code(region: str, serial: int) -> str:
 
 def png(seed: int = 0) -> bytes:
     """A valid 1x1 PNG whose pixel (and so hash) depends on the seed."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    raw = b"\x00" + bytes([seed % 256, (seed // 256) % 256, 7])
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
+    return tiny_png(seed)
 
 
 HOME = "420102"  # the district most tests live in
