@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from rectify.audit.chain import canonical_event, canonical_json, format_at, link
 from rectify.audit.models import Event
+from rectify.database.core import defer_insert
 from rectify.hazards.models import Hazard
 
 
@@ -23,11 +24,12 @@ def append_event(
     role: str,
     at: datetime,
     payload: dict[str, Any],
-) -> Event:
-    """Add the next event of the hazard's chain and move the hazard's head and version."""
+) -> dict[str, Any]:
+    """Add the next event of the hazard's chain and move the hazard's head and version.
+
+    The row is queued (`defer_insert`) and returned as a dict without its global `seq`."""
     seq = hazard.version + 1 if from_state is not None else 1
-    text = canonical_json(payload)
-    fields = dict(
+    fields: dict[str, Any] = dict(
         hazard_id=hazard.id,
         hazard_seq=seq,
         trigger=trigger,
@@ -36,16 +38,23 @@ def append_event(
         actor=actor,
         role=role,
         at=at,
-        payload=text,
+        payload=canonical_json(payload),
         workflow_name=hazard.workflow_name,
         workflow_version=hazard.workflow_version,
         prev_hash=hazard.head_hash,
     )
-    event = Event(**fields, hash=link(hazard.head_hash, canonical_event(**fields)))
-    session.add(event)
-    hazard.version, hazard.head_hash, hazard.updated_at = seq, event.hash, at
-    session.add(hazard)
-    return event
+    fields["hash"] = link(hazard.head_hash, canonical_event(**fields))
+    defer_insert(session, Event.__table__, fields)  # type: ignore[arg-type]
+    hazard.version, hazard.head_hash, hazard.updated_at = seq, fields["hash"], at
+    return fields
+
+
+def stored(*, session: Session, row: dict[str, Any]) -> Event:
+    """The event `append_event` queued, as stored (with its global `seq`)."""
+    stmt = select(Event).where(
+        Event.hazard_id == row["hazard_id"], Event.hazard_seq == row["hazard_seq"]
+    )
+    return session.exec(stmt).one()
 
 
 def history(*, session: Session, hazard_id: int) -> list[Event]:

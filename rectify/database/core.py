@@ -2,6 +2,8 @@
 
 Write transactions on SQLite begin with BEGIN IMMEDIATE so that two writers queue for the lock
 instead of failing on a stale read snapshot; on PostgreSQL the services lock the hazard row.
+Append-only rows (events, timers) can be queued with `defer_insert` and go out as one
+executemany before the session's next query, flush or commit.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
@@ -41,6 +43,31 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_DEFERRED = "rectify_deferred_inserts"
+
+
+def defer_insert(session: Session, table: Table, row: dict[str, Any]) -> None:
+    """Queue an INSERT of `row` (every row of a table with the same keys) in this session's
+    transaction. An ORM object costs ~100 µs to build and flush; a queued row a few µs."""
+    session.info.setdefault(_DEFERRED, {}).setdefault(table, []).append(row)
+
+
+def flush_deferred(session: Session) -> None:
+    """Send the queued rows now, in the order their tables were first queued."""
+    pending: dict[Table, list[dict[str, Any]]] | None = session.info.pop(_DEFERRED, None)
+    if pending:
+        connection = session.connection()
+        for table, rows in pending.items():
+            connection.execute(table.insert(), rows)
+
+
+# Every read or write the session makes sees the queued rows: they are sent before any ORM
+# statement, before the unit of work flushes objects (which may refer to them) and at commit.
+event.listen(Session, "do_orm_execute", lambda state: flush_deferred(state.session))
+event.listen(Session, "before_flush", lambda session, _ctx, _objs: flush_deferred(session))
+event.listen(Session, "before_commit", flush_deferred)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

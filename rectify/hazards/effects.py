@@ -19,6 +19,8 @@ from rectify.hazards.models import Hazard, Penalty
 from rectify.timers import service as timers
 from rectify.timers.policy import Policy
 
+Payload = dict[str, Any]
+
 
 @dataclass
 class Effect:
@@ -56,8 +58,10 @@ class Effect:
             session=self.session, hazard_id=self.hazard.id, now=self.now, kinds=kinds or None
         )
 
-
-Payload = dict[str, Any]
+    def lapse_extension(self, p: Payload) -> Payload:
+        """Drop an undecided extension request once rectification is over, saying so."""
+        request, self.hazard.pending_extension = self.hazard.pending_extension, None
+        return {**p, "lapsed_extension": request} if request else p
 
 
 def _assign(e: Effect, p: Payload) -> Payload:
@@ -72,7 +76,7 @@ def _assign(e: Effect, p: Payload) -> Payload:
 def _dismiss(e: Effect, p: Payload) -> Payload:
     e.hazard.resolution = "dismissed"
     e.stop()
-    return p
+    return e.lapse_extension(p)
 
 
 def _accept(e: Effect, p: Payload) -> Payload:
@@ -118,7 +122,7 @@ def _confirm_rectified(e: Effect, p: Payload) -> Payload:
 
 def _verify_pass(e: Effect, p: Payload) -> Payload:
     e.stop("verification_due")
-    return p
+    return e.lapse_extension(p)
 
 
 def _verify_fail(e: Effect, p: Payload) -> Payload:
@@ -135,7 +139,7 @@ def _verify_fail(e: Effect, p: Payload) -> Payload:
 def _close(e: Effect, p: Payload) -> Payload:
     e.hazard.resolution = "rectified"
     e.stop()
-    return p
+    return e.lapse_extension(p)
 
 
 def _list_for_supervision(e: Effect, p: Payload) -> Payload:
@@ -155,7 +159,7 @@ def _list_for_supervision(e: Effect, p: Payload) -> Payload:
 def _order_closure(e: Effect, p: Payload) -> Payload:
     e.hazard.resolution = "shut_down"
     e.stop(*timers.RECTIFICATION_TIMERS, "verification_due")
-    return p
+    return e.lapse_extension(p)
 
 
 def _transfer_to_judicial(e: Effect, p: Payload) -> Payload:

@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
+from sqlalchemy import text
 from sqlmodel import Session, col, func, select
 
 from rectify.audit import service as audit
 from rectify.audit.chain import GENESIS, canonical_json
-from rectify.auth.scope import SYSTEM, Caller
+from rectify.auth.scope import SYSTEM, Caller, region_prefix
 from rectify.context import Context
 from rectify.enterprises import service as enterprises
 from rectify.enterprises.models import Enterprise
@@ -105,7 +106,7 @@ def list_(
         if value is not None:
             where.append(getattr(Hazard, name) == value)
     if filters.region:
-        where.append(col(Hazard.region_code).startswith(filters.region.rstrip("0") or "0"))
+        where.append(col(Hazard.region_code).startswith(region_prefix(filters.region)))
     if filters.overdue is not None:
         overdue = col(Hazard.state).in_(OPEN_STATES) & (col(Hazard.deadline) < now)
         where.append(overdue if filters.overdue else ~overdue)
@@ -128,19 +129,21 @@ def transition(
     """Apply one trigger in one transaction and return the hazard as the caller sees it."""
     request_hash = _request_hash(hazard_id, trigger, payload, if_match)
     with ctx.db.write() as session:
+        if idempotency_key and not ctx.db.is_sqlite:
+            _lock_key(session, caller, idempotency_key)
         hazard = get(session=session, caller=caller, hazard_id=hazard_id, lock=True)
         if idempotency_key:
             earlier = _earlier_response(session, caller, idempotency_key, request_hash)
             if earlier is not None:
                 return earlier
-        if if_match is not None and if_match != hazard.version:
-            raise StaleVersion(
-                f"If-Match names version {if_match}; the hazard is at version "
-                f"{hazard.version}: reload it and decide again",
-                current_version=hazard.version,
-            )
         apply(
-            session=session, ctx=ctx, caller=caller, hazard=hazard, trigger=trigger, payload=payload
+            session=session,
+            ctx=ctx,
+            caller=caller,
+            hazard=hazard,
+            trigger=trigger,
+            payload=payload,
+            if_match=if_match,
         )
         body = view(ctx=ctx, session=session, caller=caller, hazard=hazard)
         if idempotency_key:
@@ -172,9 +175,12 @@ def apply(
     hazard: Hazard,
     trigger: str,
     payload: dict[str, Any],
+    if_match: int | None = None,
 ) -> None:
     """Apply one trigger to a locked hazard inside the caller's transaction: the only code
-    that changes a hazard (the API's transition and the timer engine both call it)."""
+    that changes a hazard (the API's transition and the timer engine both call it).
+
+    Everything is checked before anything changes, so a refusal leaves the session clean."""
     now = ctx.now()
     definition = ctx.registry.get(hazard.workflow_name, hazard.workflow_version)
     spec = definition.triggers.get(trigger)
@@ -191,6 +197,12 @@ def apply(
     if caller.role not in spec.roles:
         raise Forbidden(
             f"a {caller.role} may not fire {trigger} (allowed for {', '.join(spec.roles)})"
+        )
+    if if_match is not None and if_match != hazard.version:
+        raise StaleVersion(
+            f"If-Match names version {if_match}; the hazard is at version "
+            f"{hazard.version}: reload it and decide again",
+            current_version=hazard.version,
         )
     before = hazard.workflow_state
     facts = _facts(hazard, now)
@@ -294,6 +306,15 @@ def _request_hash(
 ) -> str:
     doc = {"hazard_id": hazard_id, "trigger": trigger, "payload": payload, "if_match": if_match}
     return hashlib.sha256(canonical_json(jsonable_encoder(doc)).encode()).hexdigest()
+
+
+def _lock_key(session: Session, caller: Caller, key: str) -> None:
+    # Two requests with one key on two hazards lock different rows and would both miss the
+    # record; this lock makes the second wait and find it (SQLite's BEGIN IMMEDIATE already
+    # serialises writers). Held until commit.
+    digest = hashlib.sha256(f"{caller.principal_id}\x00{key}".encode()).digest()
+    lock_id = int.from_bytes(digest[:8], "big", signed=True)
+    session.exec(text("SELECT pg_advisory_xact_lock(:id)").bindparams(id=lock_id))  # type: ignore[call-overload]
 
 
 def _earlier_response(

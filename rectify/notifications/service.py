@@ -12,17 +12,18 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
+from rectify.audit import service as audit
 from rectify.audit.chain import canonical_json
-from rectify.audit.models import Event
 from rectify.audit.service import to_public
 from rectify.auth.scope import Caller, region_prefix
 from rectify.context import Context
-from rectify.exceptions import InvalidInput, NotFound
+from rectify.exceptions import FieldError, InvalidInput, NotFound
 from rectify.hazards.models import Hazard
 from rectify.notifications.models import Delivery, Webhook
 from rectify.workflow.definition import Definition
@@ -37,22 +38,23 @@ FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(hours=1)
 MAX_ATTEMPTS = 12  # then the delivery is `failed`
 STATUSES = ("pending", "delivered", "failed", "cancelled")
+WEBHOOK_SCHEMES = ("http", "https")
 
 
 # -- the outbox ----------------------------------------------------------------------------
-def enqueue(*, session: Session, event: Event, hazard: Hazard) -> None:
-    """Queue the event for every matching subscription, in the caller's transaction."""
-    hooks = session.exec(select(Webhook).where(col(Webhook.active).is_(True))).all()
-    wanted = [h for h in hooks if _matches(h, event.trigger, hazard.region_code)]
+def enqueue(*, session: Session, event: dict[str, Any], hazard: Hazard) -> None:
+    """Queue the event (as `append_event` returned it) for every matching subscription, in the
+    caller's transaction."""
+    wanted = [h for h in _active(session) if _matches(h, event["trigger"], hazard.region_code)]
     if not wanted:
         return
-    session.flush()  # event.seq
-    public = to_public(event)
+    stored = audit.stored(session=session, row=event)
+    public = to_public(stored)
     for hook in wanted:
         key = str(uuid.uuid4())
         body = {
             "id": key,
-            "type": event.trigger,
+            "type": stored.trigger,
             "hazard_id": hazard.id,
             "region_code": hazard.region_code,
             "event": public,
@@ -61,14 +63,24 @@ def enqueue(*, session: Session, event: Event, hazard: Hazard) -> None:
             Delivery(
                 webhook_id=hook.id,
                 idempotency_id=key,
-                event_seq=event.seq,
+                event_seq=stored.seq,
                 hazard_id=hazard.id,
-                event_type=event.trigger,
+                event_type=stored.trigger,
                 body=canonical_json(body),
-                next_attempt_at=event.at,
-                created_at=event.at,
+                next_attempt_at=stored.at,
+                created_at=stored.at,
             )
         )
+
+
+def _active(session: Session) -> list[Webhook]:
+    # Read once per transaction: a timer batch appends hundreds of events, and a query per
+    # event would also flush the batch each time. Subscriptions change in their own transaction.
+    if "active_webhooks" not in session.info:
+        with session.no_autoflush:
+            stmt = select(Webhook).where(col(Webhook.active).is_(True))
+            session.info["active_webhooks"] = list(session.exec(stmt))
+    return session.info["active_webhooks"]
 
 
 def _matches(hook: Webhook, trigger: str, region_code: str) -> bool:
@@ -103,15 +115,19 @@ def create_webhook(
     known: Collection[str] | None = None,
     now: datetime | None = None,
 ) -> tuple[Webhook, str]:
-    """Subscribe `url` in the caller's region; the secret (generated if absent) is returned."""
+    """Subscribe `url` in the caller's region; the secret (generated if absent) is returned.
+
+    Only http and https URLs: the worker must never be pointed at file:, gopher: or the like,
+    whoever calls this. Private and loopback hosts are allowed (docs/DECISIONS.md)."""
+    errors = _url_errors(url)
     if known is not None:
-        bad = [
+        errors += [
             {"field": f"event_types.{i}", "message": f"unknown event type {name!r}"}
             for i, name in enumerate(event_types)
             if name != ALL and name not in known
         ]
-        if bad:
-            raise InvalidInput.fields(bad)
+    if errors:
+        raise InvalidInput.fields(errors)
     secret = secret or secrets_.token_urlsafe(32)
     hook = Webhook(
         url=url,
@@ -125,6 +141,18 @@ def create_webhook(
     session.add(hook)
     session.flush()
     return hook, secret
+
+
+def _url_errors(url: str) -> list[FieldError]:
+    """The `url` field's error, if the URL is not an absolute http or https URL with a host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. a malformed IPv6 literal or port
+        parts, host = None, None
+    if parts is None or parts.scheme.lower() not in WEBHOOK_SCHEMES or not host:
+        return [{"field": "url", "message": "must be an absolute http or https URL"}]
+    return []
 
 
 def _visible(caller: Caller) -> list[Any]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from rectify.audit.chain import format_at
@@ -45,19 +46,43 @@ class Batch:
 
 def fire_due(*, ctx: Context, limit: int = 500) -> Batch:
     """Fire up to `limit` due timers, oldest first, in one transaction."""
+    try:
+        return _fire_batch(ctx, limit, isolate=False)
+    except SQLAlchemyError:
+        # A database error fails the whole fast batch: redo it with a savepoint per timer so
+        # that one bad timer is marked `error` instead of blocking every later one.
+        log.exception("timer batch failed; retrying it one timer at a time")
+        return _fire_batch(ctx, limit, isolate=True)
+
+
+def _fire_batch(ctx: Context, limit: int, *, isolate: bool) -> Batch:
     now = ctx.now()
     fired = skipped = 0
     with ctx.db.write() as session:
         claimed = _claim(session, now, limit, ctx.db.is_sqlite)
         for timer, hazard in claimed:
-            outcome = _fire_one(session, ctx, timer, hazard, now)
-            if outcome == "skipped":
-                skipped += 1
-            else:
+            outcome = (
+                _fire_isolated(session, ctx, timer, hazard, now)
+                if isolate
+                else (_fire_one(session, ctx, timer, hazard, now))
+            )
+            if outcome == "fired":
                 fired += 1
-            timer.fired_at, timer.outcome = now, outcome
-            session.add(timer)
+            else:
+                skipped += 1
+            timer.fired_at, timer.outcome = now, outcome  # loaded by this session: no add()
     return Batch(claimed=len(claimed), fired=fired, skipped=skipped)
+
+
+def _fire_isolated(
+    session: Session, ctx: Context, timer: Timer, hazard: Hazard, now: datetime
+) -> str:
+    try:
+        with session.begin_nested():
+            return _fire_one(session, ctx, timer, hazard, now)
+    except SQLAlchemyError:
+        log.exception("timer %s on hazard %s failed", timer.id, hazard.id)
+        return "error"
 
 
 def catch_up(*, ctx: Context, limit: int = 500, max_batches: int | None = None) -> int:
@@ -136,12 +161,15 @@ def _escalate(
 
 
 def _apply(session: Session, ctx: Context, hazard: Hazard, trigger: str, payload: dict) -> bool:
-    """Apply a system trigger; False when the hazard has moved on (the trigger is refused)."""
+    """Apply a system trigger; False when the hazard has moved on (the trigger is refused).
+
+    No savepoint: `apply` checks everything before it changes anything, so a refusal leaves
+    the session as it was and the other timers of the batch go on.
+    """
     try:
-        with session.begin_nested():  # one timer's refusal never undoes the others
-            hazards.apply_system(
-                session=session, ctx=ctx, hazard=hazard, trigger=trigger, payload=payload
-            )
+        hazards.apply_system(
+            session=session, ctx=ctx, hazard=hazard, trigger=trigger, payload=payload
+        )
     except RectifyError as exc:  # moved on (409), or a refusal that must not block the batch
         log.info("timer on hazard %s skipped: %s", hazard.id, exc.detail)
         return False

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from rectify.database.core import defer_insert, utcnow
 from rectify.timers.models import Timer
 
 # Timers that stop mattering once the enterprise has confirmed rectification.
@@ -18,7 +19,8 @@ def schedule(
     *, session: Session, hazard_id: int, kind: str, due_at: datetime, step: int = 0
 ) -> None:
     """Add one pending timer."""
-    session.add(Timer(hazard_id=hazard_id, kind=kind, due_at=due_at, step=step))
+    row = dict(hazard_id=hazard_id, kind=kind, due_at=due_at, step=step, created_at=utcnow())
+    defer_insert(session, Timer.__table__, row)  # type: ignore[arg-type]
 
 
 def cancel(

@@ -243,11 +243,6 @@ def test_lists_contain_exactly_the_scope_and_filters_only_narrow_it(scene: Scene
     assert [h["id"] for h in body["items"]] == [sorted(scene.hazards.values())[1]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: GET /hazards?region= strips every trailing zero (rstrip('0')), so the county "
-    "code 420110 also matches 420111..420119 instead of only itself (SPEC 1: zero *pairs*)",
-)
 def test_region_filter_of_a_county_ending_in_zero_is_only_that_county(scene: Scene) -> None:
     ids = {}
     for region, serial in (("420110", 21), ("420111", 22)):

@@ -214,17 +214,7 @@ def test_same_idempotency_key_at_once_applies_once(world: World, twin: TestClien
         assert_chain(events)
 
 
-def test_same_key_on_two_hazards_at_once_one_is_refused(
-    world: World, twin: TestClient, request: pytest.FixtureRequest
-) -> None:
-    if request.node.callspec.params.get("backend") == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG: two transactions locking different hazards both miss the key, "
-                "and the loser hits the unique key on idempotency_records: 500, not 422",
-            )
-        )
+def test_same_key_on_two_hazards_at_once_one_is_refused(world: World, twin: TestClient) -> None:
     for _ in range(5):
         a, b = world.to("rectifying"), world.to("rectifying")
         key = {"Idempotency-Key": f"k-{a}-{b}"}
@@ -405,11 +395,6 @@ def test_malformed_if_match_is_422_and_applies_nothing(world: World) -> None:
     assert len(world.history(hid)) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: transition() compares If-Match before the trigger and role checks, so a stale "
-    "If-Match answers 409 where docs/DECISIONS.md's order of checks gives 403 or 422",
-)
 def test_if_match_is_checked_after_trigger_and_role(world: World) -> None:
     # docs/DECISIONS.md: scope (404) → unknown trigger (422) → role (403) → If-Match (409).
     hid = world.to("rectifying")
