@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rectify.auth.scope import Caller
 from rectify.context import Context
+from rectify.enterprises.models import Enterprise
 from rectify.hazards import service
 from rectify.hazards.models import HazardCreate
 
@@ -17,6 +18,8 @@ def seed_assigned(
     ids: list[int] = []
     for start in range(0, count, batch):
         with ctx.db.write() as session:
+            # Held for the batch: the identity map keeps only weak references.
+            firm = session.get(Enterprise, enterprise_id)  # noqa: F841
             for i in range(start, min(start + batch, count)):
                 data = HazardCreate(
                     enterprise_id=enterprise_id,

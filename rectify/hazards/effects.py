@@ -34,21 +34,25 @@ class Effect:
     def set_deadline(self, deadline: datetime) -> None:
         """Move the rectification deadline and the timers that hang off it."""
         h, now = self.hazard, self.now
+        if h.deadline is not None:  # without a deadline there are no timers hanging off it
+            timers.cancel(
+                session=self.session,
+                hazard_id=h.id,
+                now=now,
+                kinds=("rectification", "reminder", "escalation"),
+            )
         h.deadline = deadline
-        timers.cancel(
-            session=self.session,
-            hazard_id=h.id,
-            now=now,
-            kinds=("rectification", "reminder", "escalation"),
-        )
         timers.schedule(session=self.session, hazard_id=h.id, kind="rectification", due_at=deadline)
         reminder = self.policy.due("reminder", h.grade, deadline)
         if reminder > now:
             timers.schedule(session=self.session, hazard_id=h.id, kind="reminder", due_at=reminder)
 
-    def start(self, kind: str) -> None:
-        """(Re)start a timer of the policy from now."""
+    def start(self, kind: str, *, first: bool = False) -> None:
+        """(Re)start a timer of the policy from now (`first`: none of its kind can exist)."""
         due = self.policy.due(kind, self.hazard.grade, self.now)
+        if first:
+            timers.schedule(session=self.session, hazard_id=self.hazard.id, kind=kind, due_at=due)
+            return
         timers.reschedule(
             session=self.session, hazard_id=self.hazard.id, kind=kind, due_at=due, now=self.now
         )
@@ -69,7 +73,7 @@ def _assign(e: Effect, p: Payload) -> Payload:
     deadline = _dt(p.get("deadline")) or e.policy.rectification_deadline(h.grade, e.now)
     h.assignee, h.assigned_at = p["assignee"], e.now
     e.set_deadline(deadline)
-    e.start("plan_due")
+    e.start("plan_due", first=True)  # assign happens once, from `reported`
     return {**p, "deadline": _iso(deadline)}
 
 

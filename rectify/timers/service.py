@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
-from rectify.database.core import defer_insert, utcnow
+from rectify.database.core import defer_insert, flush_deferred, utcnow
 from rectify.timers.models import Timer
 
 # Timers that stop mattering once the enterprise has confirmed rectification.
@@ -23,21 +23,26 @@ def schedule(
     defer_insert(session, Timer.__table__, row)  # type: ignore[arg-type]
 
 
+_table = Timer.__table__
+_PENDING = (
+    update(_table)  # Core, not ORM: no identity-map synchronisation; built once, compiled once
+    .where(_table.c.hazard_id == bindparam("b_hazard_id"))
+    .where(_table.c.fired_at.is_(None), _table.c.cancelled_at.is_(None))
+    .values(cancelled_at=bindparam("now"))
+)
+_CANCEL_ALL = _PENDING
+_CANCEL_KINDS = _PENDING.where(_table.c.kind.in_(bindparam("kinds", expanding=True)))
+
+
 def cancel(
     *, session: Session, hazard_id: int, now: datetime, kinds: Iterable[str] | None = None
 ) -> None:
     """Cancel the hazard's pending timers (of the given kinds, or all)."""
-    stmt = (
-        update(Timer)
-        .where(col(Timer.hazard_id) == hazard_id)
-        .where(col(Timer.fired_at).is_(None), col(Timer.cancelled_at).is_(None))
-    )
+    params: dict[str, object] = {"b_hazard_id": hazard_id, "now": now}
     if kinds is not None:
-        stmt = stmt.where(col(Timer.kind).in_(list(kinds)))
-    # No in-session synchronisation: it scans every Timer in the identity map (quadratic in a
-    # batch), and nothing reads a cancelled timer back in the same transaction.
-    stmt = stmt.values(cancelled_at=now).execution_options(synchronize_session=False)
-    session.exec(stmt)  # type: ignore[call-overload]
+        params["kinds"] = list(kinds)
+    flush_deferred(session)  # timers queued earlier in this transaction can be cancelled too
+    session.connection().execute(_CANCEL_ALL if kinds is None else _CANCEL_KINDS, params)
 
 
 def reschedule(
