@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Query, Request
 from sqlmodel import Session
 
 from rectify.auth import service as auth
@@ -56,3 +56,12 @@ def parse_if_match(value: str | None) -> int | None:
             [{"field": "If-Match", "message": 'must be the hazard version in quotes, e.g. "3"'}]
         )
     return int(raw)
+
+
+MAX_ID = 2**63 - 1  # BIGINT: a larger id can name no row, and must not reach the driver
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
+"""A path parameter naming a row: 1 ≤ id < 2**63, else a 422 naming it."""
+RowIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+"""An optional query filter naming a row."""
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+"""How many rows a page skips."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from rectify.api.deps import ContextDep, CurrentCaller, SessionDep, require
+from rectify.api.deps import ContextDep, CurrentCaller, Offset, RowId, SessionDep, require
 from rectify.enterprises import service
 from rectify.enterprises.models import EnterpriseCreate, EnterprisePublic
 
@@ -30,7 +30,7 @@ def list_enterprises(
     session: SessionDep,
     caller: CurrentCaller,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[EnterprisePublic]:
     """Enterprises in the caller's scope."""
     rows = service.list_(session=session, caller=caller, limit=limit, offset=offset)
@@ -39,7 +39,7 @@ def list_enterprises(
 
 @router.get("/{enterprise_id}", response_model=EnterprisePublic)
 def get_enterprise(
-    enterprise_id: int, ctx: ContextDep, session: SessionDep, caller: CurrentCaller
+    enterprise_id: RowId, ctx: ContextDep, session: SessionDep, caller: CurrentCaller
 ) -> EnterprisePublic:
     """One enterprise with `closure_recommended` and its penalty counts."""
     enterprise = service.get(session=session, caller=caller, enterprise_id=enterprise_id)

@@ -25,7 +25,7 @@ class Source(StrEnum):
 
 
 class HazardBase(SQLModel):
-    enterprise_id: int
+    enterprise_id: int = Field(ge=1, le=2**63 - 1)
     title: str = Field(min_length=1, max_length=300)
     description: str = Field(default="", max_length=10000)
     grade: Grade

@@ -6,7 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from rectify.api.deps import ContextDep, CurrentCaller, SessionDep, parse_if_match
+from rectify.api.deps import (
+    ContextDep,
+    CurrentCaller,
+    Offset,
+    RowId,
+    RowIdFilter,
+    SessionDep,
+    parse_if_match,
+)
 from rectify.audit import service as audit
 from rectify.hazards import service
 from rectify.hazards.models import Grade, HazardCreate, HazardPage, HazardPublic, TransitionRequest
@@ -40,10 +48,10 @@ def list_hazards(
     judicial: str | None = None,
     overdue: bool | None = None,
     grade: Grade | None = None,
-    enterprise_id: int | None = None,
+    enterprise_id: RowIdFilter = None,
     region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Hazards in scope, filtered and paginated."""
     filters = service.Filters(
@@ -66,7 +74,11 @@ def list_hazards(
 
 @router.get("/{hazard_id}", response_model=HazardPublic)
 def get_hazard(
-    hazard_id: int, ctx: ContextDep, session: SessionDep, caller: CurrentCaller, response: Response
+    hazard_id: RowId,
+    ctx: ContextDep,
+    session: SessionDep,
+    caller: CurrentCaller,
+    response: Response,
 ) -> dict[str, Any]:
     """The hazard with its branches, deadline, plan, penalties, timers and allowed triggers."""
     hazard = service.get(session=session, caller=caller, hazard_id=hazard_id)
@@ -75,7 +87,7 @@ def get_hazard(
 
 @router.post("/{hazard_id}/transitions", response_model=HazardPublic)
 def apply_transition(
-    hazard_id: int,
+    hazard_id: RowId,
     request: TransitionRequest,
     ctx: ContextDep,
     caller: CurrentCaller,
@@ -98,7 +110,9 @@ def apply_transition(
 
 
 @router.get("/{hazard_id}/history")
-def get_history(hazard_id: int, session: SessionDep, caller: CurrentCaller) -> list[dict[str, Any]]:
+def get_history(
+    hazard_id: RowId, session: SessionDep, caller: CurrentCaller
+) -> list[dict[str, Any]]:
     """The hazard's events in order, each with its hash-chain link."""
     service.get(session=session, caller=caller, hazard_id=hazard_id)
     return [audit.to_public(e) for e in audit.history(session=session, hazard_id=hazard_id)]

@@ -9,7 +9,15 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rectify.api.deps import ContextDep, CurrentCaller, SessionDep, require
+from rectify.api.deps import (
+    ContextDep,
+    CurrentCaller,
+    Offset,
+    RowId,
+    RowIdFilter,
+    SessionDep,
+    require,
+)
 from rectify.notifications import service
 from rectify.notifications.models import Delivery, Webhook
 
@@ -116,10 +124,10 @@ def list_webhooks(session: SessionDep, caller: CurrentCaller) -> list[dict[str, 
 def list_deliveries(
     session: SessionDep,
     caller: CurrentCaller,
-    webhook_id: int | None = None,
+    webhook_id: RowIdFilter = None,
     status: Literal["pending", "delivered", "failed", "cancelled"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """The delivery log of your subscriptions, newest first: attempts, status, last error."""
     require(caller, *ROLES)
@@ -135,14 +143,14 @@ def list_deliveries(
 
 
 @router.get("/{webhook_id}", response_model=WebhookPublic)
-def get_webhook(webhook_id: int, session: SessionDep, caller: CurrentCaller) -> dict[str, Any]:
+def get_webhook(webhook_id: RowId, session: SessionDep, caller: CurrentCaller) -> dict[str, Any]:
     """One of your subscriptions."""
     require(caller, *ROLES)
     return _webhook(service.get_webhook(session=session, caller=caller, webhook_id=webhook_id))
 
 
 @router.delete("/{webhook_id}", status_code=204)
-def delete_webhook(webhook_id: int, ctx: ContextDep, caller: CurrentCaller) -> Response:
+def delete_webhook(webhook_id: RowId, ctx: ContextDep, caller: CurrentCaller) -> Response:
     """Deactivate a subscription; its undelivered entries are cancelled."""
     require(caller, *ROLES)
     with ctx.db.write() as session:
