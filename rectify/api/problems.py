@@ -8,10 +8,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from rectify.exceptions import InvalidInput, RectifyError
 
 PROBLEM = "application/problem+json"
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 TITLES = {
     400: "Bad request",
     401: "Unauthenticated",
@@ -48,6 +50,14 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def human_size(n: int) -> str:
+    """Bytes for people: '512 bytes', '256 KiB', '20 MiB', '25.3 MiB' (never '0 MiB')."""
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
+
+
 def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RectifyError)
     extra = dict(exc.extra)
@@ -65,18 +75,51 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no such resource: {request.method} {request.url.path}"
     elif exc.status_code == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}"
+        allow = _allowed_methods(request) or (exc.headers or {}).get("Allow", "")
+        detail = f"{request.method} is not allowed on {request.url.path}; allowed: {allow}"
+        return problem(
+            405, detail, request=request, headers={**(exc.headers or {}), "Allow": allow}
+        )
     return problem(exc.status_code, detail, request=request, headers=exc.headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves on this path (RFC 9110 15.5.6).
+
+    Starlette's 405 names only the methods of the first route that matched the path, but a path
+    such as /hazards is served by two routes (GET and POST). Each method is probed through the
+    routes' public `matches`, which also sees into FastAPI's included routers."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+    return ", ".join(allowed)
 
 
 def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    malformed = [e for e in exc.errors() if e["type"] == "json_invalid"]
+    if malformed:
+        # The loc of a JSON decode error is ("body", <character offset>): not a field name.
+        message = _json_message(malformed[0])
+        errors = [{"field": "body", "message": message}]
+        return problem(422, message, request=request, errors=errors)
     errors = [
         {"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": e["msg"]}
         for e in exc.errors()
     ]
     names = ", ".join(e["field"] for e in errors)
     return problem(422, f"Invalid or missing fields: {names}", request=request, errors=errors)
+
+
+def _json_message(error: dict[str, Any]) -> str:
+    """Where and why the body is not JSON, e.g. 'Expecting value at character 30'."""
+    reason = (error.get("ctx") or {}).get("error", "decode error")
+    position = error["loc"][-1] if len(error["loc"]) > 1 else None
+    where = f" at character {position}" if isinstance(position, int) else ""
+    return f"the request body is not valid JSON: {reason}{where}"
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -242,11 +242,6 @@ STAGES = {
 }
 # Named only when production is suspended (复产申请).
 ALSO_REQUIRED = {("suspended_and_transferred", "confirm_rectified"): ["evaluation_report"]}
-# "Missing everything" for these is xfail below (BUG); their single missing fields are checked.
-PARTIAL = {
-    ("rectifying", "list_for_supervision"),
-    ("suspended_and_transferred", "confirm_rectified"),
-}
 
 
 @pytest.mark.parametrize("stage", list(STAGES))
@@ -265,8 +260,7 @@ def test_payload_rules_name_every_missing_or_bad_field(world: World, stage: str)
         required = REQUIRED[trigger] + ALSO_REQUIRED.get((stage, trigger), [])
         for field in required:  # each required field missing on its own
             expect(who, trigger, {k: v for k, v in valid.items() if k != field}, {field})
-        if (stage, trigger) not in PARTIAL:  # all of them missing: one 422 names each
-            expect(who, trigger, {}, set(required))
+        expect(who, trigger, {}, set(required))  # all of them missing: one 422 names each
     for trigger, override, fields in _bad_values(s):
         who, valid = s.valid(trigger)
         payload = {k: v for k, v in {**valid, **override}.items() if v is not None}
@@ -278,41 +272,38 @@ def test_payload_rules_name_every_missing_or_bad_field(world: World, stage: str)
 @pytest.mark.parametrize(
     ("stage", "trigger", "payload", "fields"),
     [
+        # document_no is required on a condition (not for the system): a listing missing both
+        # level and document_no names both, though the shape already fails on level.
         pytest.param(
             "rectifying",
             "list_for_supervision",
             {},
             {"level", "document_no"},
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: document_no is checked only after the shape passes, so a listing "
-                "missing both level and document_no names only level",
-            ),
             id="list_for_supervision",
         ),
+        # evaluation_report (required while suspended) is named beside summary and evidence.
         pytest.param(
             "suspended_and_transferred",
             "confirm_rectified",
             {},
             {"summary", "evidence", "evaluation_report"},
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: evaluation_report (required while suspended) is checked only after "
-                "the shape passes, so it is not named beside a missing summary and evidence",
-            ),
             id="confirm_rectified_while_suspended",
         ),
+        # a bad plan element does not hide the missing ones (the grade's rules).
         pytest.param(
             "rectifying",
             "revise_plan",
             {"plan": {"funds_yuan": -1}},
             {"plan.funds_yuan", "plan.measures", "plan.responsible_person", "plan.deadline"},
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: a bad plan element hides the missing ones (grade rules run only "
-                "after the shape passes)",
-            ),
             id="plan_bad_and_missing",
+        ),
+        # a filed decision without case_no, beside a bad reason type.
+        pytest.param(
+            "suspended_and_transferred",
+            "record_judicial_decision",
+            {"decision": "filed", "reason": ["x"]},
+            {"case_no", "reason"},
+            id="filed_without_case_no_and_bad_reason",
         ),
     ],
 )
@@ -323,6 +314,54 @@ def test_one_422_names_every_missing_field_even_across_rule_kinds(
     who, _ = s.valid(trigger)
     assert s.named(who, trigger, payload) == (422, {f"payload.{f}" for f in fields})
     s.unchanged()
+
+
+BLANKS = (" ", "\t\n", "\u3000")  # the last: an ideographic (full-width) space
+
+
+@pytest.mark.parametrize(
+    ("stage", "trigger", "field"),
+    [
+        ("reported", "assign", "assignee"),
+        ("reported", "dismiss", "reason"),
+        ("rectifying", "report_progress", "note"),
+        ("rectifying", "request_extension", "reason"),
+        ("rectifying", "confirm_rectified", "summary"),
+        ("rectifying", "list_for_supervision", "document_no"),
+        ("rectifying", "order_suspension", "order_no"),
+        ("rectifying", "transfer_to_judicial", "receiving_organ"),
+        ("rectifying", "regrade", "basis"),
+        ("rectifying", "record_penalty", "legal_basis"),
+        ("rectifying", "revise_plan", "plan.measures"),
+        ("assigned", "accept", "plan.contingency_plan"),
+        ("awaiting_verification", "verify_fail", "findings"),
+        ("suspended_and_transferred", "confirm_rectified", "evaluation_report"),
+        ("suspended_and_transferred", "record_judicial_decision", "case_no"),
+    ],
+)
+def test_whitespace_only_text_counts_as_missing(
+    world: World, stage: str, trigger: str, field: str
+) -> None:
+    s = Stage(world, stage)
+    who, valid = s.valid(trigger)
+    for blank in BLANKS:
+        payload = {**valid}
+        if field.startswith("plan."):
+            payload["plan"] = {**valid["plan"], field.removeprefix("plan."): blank}
+        else:
+            payload[field] = blank
+        assert s.named(who, trigger, payload) == (422, {f"payload.{field}"}), repr(blank)
+    s.unchanged()
+
+
+def test_approved_is_a_json_boolean_not_a_string_or_number(world: World) -> None:
+    s = Stage(world, "awaiting_verification")
+    who, valid = s.valid("decide_extension")
+    for approved in ("yes", "true", "false", "1", 1, 0, None):
+        payload = {**valid, "approved": approved}
+        assert s.named(who, "decide_extension", payload) == (422, {"payload.approved"}), approved
+    s.unchanged()
+    assert s.named(who, "decide_extension", {**valid, "approved": False}) == (200, set())
 
 
 def test_major_plan_accepts_zero_funds(world: World) -> None:

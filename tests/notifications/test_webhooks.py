@@ -18,6 +18,7 @@ import pytest
 from sqlmodel import select
 
 from rectify.auth.scope import Caller
+from rectify.exceptions import InvalidInput
 from rectify.hazards import service as hazards
 from rectify.notifications import service, worker
 from rectify.notifications.models import Delivery
@@ -168,6 +169,26 @@ def test_bad_subscriptions_are_422_naming_the_field(world: World, receiver: Rece
     assert post({"event_types": ["*"]})["errors"][0]["field"] == "url"
     assert post({"url": receiver.url, "event_types": ["*"], "secret": "short"})["errors"]
     assert world.client.get("/api/v1/webhooks", headers=world.h("dispatcher")).json() == []
+
+
+def test_the_service_itself_refuses_urls_that_are_not_http(world: World) -> None:
+    # Not only the HTTP view: any caller of the service (a CLI, an import) is held to http(s),
+    # so the delivery worker is never pointed at file:, gopher: and the like.
+    dispatcher = Caller(role="dispatcher", name="svc", region_code="420102")
+    bad = ("file:///etc/passwd", "gopher://127.0.0.1:6379/_", "ftp://example.com/x", "http://")
+    for url in bad + ("javascript:alert(1)", "//example.com/hook", "http://[::1/hook"):
+        with pytest.raises(InvalidInput) as refused, world.ctx.db.write() as session:
+            service.create_webhook(
+                session=session, caller=dispatcher, url=url, event_types=["*", "bogus"], known={}
+            )
+        # One 422 names the URL beside the other bad fields.
+        assert [e["field"] for e in refused.value.errors] == ["url", "event_types.1"], url
+    # Private and loopback receivers are allowed (a safety office's intranet).
+    with world.ctx.db.write() as session:
+        hook, _ = service.create_webhook(
+            session=session, caller=dispatcher, url="HTTPS://10.0.0.5/hook", event_types=["*"]
+        )
+        assert hook.id is not None
 
 
 # -- the outbox ----------------------------------------------------------------------------
