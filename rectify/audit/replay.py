@@ -67,6 +67,8 @@ class Replayed:
             self.plan = p.get("plan")
         elif trigger == "request_extension":
             self.pending_extension = p
+        elif "lapsed_extension" in p:  # verify_pass, close, dismiss, order_closure
+            self.pending_extension = None
         elif trigger == "decide_extension":
             self.pending_extension = None
             if p.get("approved"):

@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     StrictBool,
     ValidationError,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -135,6 +136,14 @@ class TransferToJudicial(_Payload):
     case_summary: Text
     officers: list[Text] = Field(min_length=2)
     attachments: list[str] = Field(min_length=1)
+
+    @field_validator("officers")
+    @classmethod
+    def _two_people(cls, names: list[str]) -> list[str]:
+        # Two enforcement officers handle a transfer: the same name twice is one officer.
+        if len({n.strip() for n in names}) < 2:
+            raise PydanticCustomError("distinct", "needs at least two different officers")
+        return names
 
 
 class RecordJudicialDecision(_Payload):

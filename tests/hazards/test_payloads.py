@@ -208,6 +208,7 @@ def _bad_values(s: Stage) -> list[tuple[str, dict[str, Any], set[str]]]:
             ("list_for_supervision", {"deadline": NAIVE}, {"deadline"}),
             ("transfer_to_judicial", {"officers": ["张伟"]}, {"officers"}),
             ("transfer_to_judicial", {"officers": ["张伟", " "]}, {"officers.1"}),
+            ("transfer_to_judicial", {"officers": ["张伟", "张伟 "]}, {"officers"}),  # one person
             ("transfer_to_judicial", {"attachments": []}, {"attachments"}),
             ("transfer_to_judicial", {"attachments": [UNKNOWN_SHA]}, {"attachments.0"}),
             ("regrade", {"grade": "critical"}, {"grade"}),

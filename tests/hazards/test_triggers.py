@@ -258,6 +258,20 @@ def test_accept_revise_plan_and_report_progress(world: World) -> None:
     assert event["payload"] == {"note": "已完成六成", "percent": 60}
 
 
+def test_an_undecided_extension_lapses_when_verification_passes(world: World) -> None:
+    t = Track(world, world.to("rectifying"))
+    t.apply("enterprise", "request_extension", reason="设备到货延迟", new_deadline=t.later(days=30))
+    sha = world.upload(t.hid)
+    t.apply("enterprise", "confirm_rectified", summary="已整改", evidence=[sha])
+    assert t.body["pending_extension"]["reason"] == "设备到货延迟"  # still decidable here
+    event = t.apply("inspector", "verify_pass", note="复查合格")
+    assert t.body["pending_extension"] is None
+    assert "decide_extension" not in t.body["allowed_triggers"]
+    assert event["payload"]["lapsed_extension"]["reason"] == "设备到货延迟"  # history says so
+    t.apply("dispatcher", "close", note="销号")
+    assert "lapsed_extension" not in world.history(t.hid)[-1]["payload"]  # nothing left to lapse
+
+
 def test_extension_requests_and_decisions(world: World) -> None:
     t = Track(world, world.to("rectifying"))
     original = at(t.body["deadline"])
