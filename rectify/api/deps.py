@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request
 from sqlmodel import Session
@@ -65,3 +65,10 @@ RowIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 """An optional query filter naming a row."""
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 """How many rows a page skips."""
+Limit = Annotated[int, Query(ge=1, le=500)]
+"""How many rows a page holds (at most 500)."""
+
+
+def page(items: list[Any], total: int, limit: int, offset: int) -> dict[str, Any]:
+    """The body of a paginated list: the items and where they sit in the whole."""
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from rectify.api.deps import ContextDep, CurrentCaller, Offset, RowId, SessionDep, require
+from rectify.api.deps import (
+    ContextDep,
+    CurrentCaller,
+    Limit,
+    Offset,
+    RowId,
+    SessionDep,
+    require,
+)
 from rectify.enterprises import service
 from rectify.enterprises.models import EnterpriseCreate, EnterprisePublic
 
@@ -29,7 +35,7 @@ def list_enterprises(
     ctx: ContextDep,
     session: SessionDep,
     caller: CurrentCaller,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[EnterprisePublic]:
     """Enterprises in the caller's scope."""

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Header, Query, Response
 from rectify.api.deps import (
     ContextDep,
     CurrentCaller,
+    Limit,
     Offset,
     RowId,
     RowIdFilter,
     SessionDep,
+    page,
     parse_if_match,
 )
 from rectify.audit import service as audit
@@ -50,7 +52,7 @@ def list_hazards(
     grade: Grade | None = None,
     enterprise_id: RowIdFilter = None,
     region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Hazards in scope, filtered and paginated."""
@@ -69,7 +71,7 @@ def list_hazards(
         session=session, caller=caller, filters=filters, now=now, limit=limit, offset=offset
     )
     items = [service.summary(h, now) for h in rows]
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return page(items, total, limit, offset)
 
 
 @router.get("/{hazard_id}", response_model=HazardPublic)

@@ -6,16 +6,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rectify.api.deps import (
     ContextDep,
     CurrentCaller,
+    Limit,
     Offset,
     RowId,
     RowIdFilter,
     SessionDep,
+    page,
     require,
 )
 from rectify.notifications import service
@@ -126,7 +128,7 @@ def list_deliveries(
     caller: CurrentCaller,
     webhook_id: RowIdFilter = None,
     status: Literal["pending", "delivered", "failed", "cancelled"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """The delivery log of your subscriptions, newest first: attempts, status, last error."""
@@ -139,7 +141,7 @@ def list_deliveries(
         limit=limit,
         offset=offset,
     )
-    return {"items": [_delivery(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+    return page([_delivery(r) for r in rows], total, limit, offset)
 
 
 @router.get("/{webhook_id}", response_model=WebhookPublic)
