@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from rectify.audit.chain import format_at
 from rectify.context import Context
+from rectify.database.core import flush_deferred
 from rectify.exceptions import RectifyError
 from rectify.hazards import service as hazards
 from rectify.hazards.models import Hazard
@@ -35,6 +37,15 @@ EVENTS = {
     "verification_due": "verification_overdue",
     "judicial_decision_due": "judicial_decision_overdue",
 }
+
+
+class Due(NamedTuple):
+    """A claimed timer: what firing it needs to know."""
+
+    id: int
+    kind: str
+    due_at: datetime
+    step: int
 
 
 @dataclass(frozen=True)
@@ -60,22 +71,27 @@ def _fire_batch(ctx: Context, limit: int, *, isolate: bool) -> Batch:
     fired = skipped = 0
     with ctx.db.write() as session:
         claimed = _claim(session, now, limit, ctx.db.is_sqlite)
+        marks = []
         for timer, hazard in claimed:
-            outcome = (
-                _fire_isolated(session, ctx, timer, hazard, now)
-                if isolate
-                else (_fire_one(session, ctx, timer, hazard, now))
-            )
-            if outcome == "fired":
-                fired += 1
-            else:
-                skipped += 1
-            timer.fired_at, timer.outcome = now, outcome  # loaded by this session: no add()
+            fire = _fire_isolated if isolate else _fire_one
+            outcome = fire(session, ctx, timer, hazard, now)
+            fired, skipped = (fired + 1, skipped) if outcome == "fired" else (fired, skipped + 1)
+            marks.append({"timer_id": timer.id, "fired_at": now, "outcome": outcome})
+        if marks:  # in the batch's own commit: fired once in effect
+            flush_deferred(session)
+            session.connection().execute(_MARK, marks)
     return Batch(claimed=len(claimed), fired=fired, skipped=skipped)
 
 
+_MARK = (
+    update(Timer.__table__)  # type: ignore[arg-type]
+    .where(Timer.__table__.c.id == bindparam("timer_id"))  # type: ignore[attr-defined]
+    .values(fired_at=bindparam("fired_at"), outcome=bindparam("outcome"))
+)
+
+
 def _fire_isolated(
-    session: Session, ctx: Context, timer: Timer, hazard: Hazard, now: datetime
+    session: Session, ctx: Context, timer: Due, hazard: Hazard, now: datetime
 ) -> str:
     try:
         with session.begin_nested():
@@ -96,9 +112,11 @@ def catch_up(*, ctx: Context, limit: int = 500, max_batches: int | None = None) 
     return total
 
 
-def _claim(session: Session, now: datetime, limit: int, sqlite: bool) -> list[tuple[Timer, Hazard]]:
+def _claim(session: Session, now: datetime, limit: int, sqlite: bool) -> list[tuple[Due, Hazard]]:
+    # The timer as plain columns (it is only read, then marked in one statement); the hazard as
+    # the ORM row that `apply` changes.
     stmt = (
-        select(Timer, Hazard)
+        select(col(Timer.id), col(Timer.kind), col(Timer.due_at), col(Timer.step), Hazard)
         .join(Hazard, col(Hazard.id) == col(Timer.hazard_id))
         .where(col(Timer.due_at) <= now)
         .where(col(Timer.fired_at).is_(None), col(Timer.cancelled_at).is_(None))
@@ -107,10 +125,10 @@ def _claim(session: Session, now: datetime, limit: int, sqlite: bool) -> list[tu
     )
     if not sqlite:
         stmt = stmt.with_for_update(of=[Timer, Hazard], skip_locked=True)  # type: ignore[list-item]
-    return [(t, h) for t, h in session.exec(stmt)]
+    return [(Due(i, k, d, st), h) for i, k, d, st, h in session.exec(stmt)]
 
 
-def _fire_one(session: Session, ctx: Context, timer: Timer, hazard: Hazard, now: datetime) -> str:
+def _fire_one(session: Session, ctx: Context, timer: Due, hazard: Hazard, now: datetime) -> str:
     payload: dict[str, Any] = {
         "timer_id": timer.id,
         "timer": timer.kind,
@@ -143,7 +161,7 @@ def _schedule_ladder(session: Session, ctx: Context, hazard: Hazard, missed_at: 
 
 
 def _escalate(
-    session: Session, ctx: Context, timer: Timer, hazard: Hazard, payload: dict[str, Any]
+    session: Session, ctx: Context, timer: Due, hazard: Hazard, payload: dict[str, Any]
 ) -> str:
     step = ctx.policy.grades[hazard.grade].ladder[timer.step]  # type: ignore[index]
     overdue = hazards.overdue_seconds(hazard, ctx.now()) is not None
