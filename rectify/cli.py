@@ -49,13 +49,19 @@ def serve(
 
     from rectify.api.app import create_app
     from rectify.demo import load_demo_if_empty
+    from rectify.observability.logging import configure_logging, log_config
 
+    configure_logging()  # JSON lines from the first one on (the migrations' too)
     settings = Settings()
     ctx = prepare(settings)
     if settings.demo:
         load_demo_if_empty(ctx)
     uvicorn.run(
-        create_app(ctx), host=host or settings.host, port=port or settings.port, log_level="info"
+        create_app(ctx),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+        log_config=log_config(),
     )
 
 

@@ -17,6 +17,7 @@ from rectify.enterprises.views import router as enterprises
 from rectify.evidence.views import router as evidence
 from rectify.hazards.views import router as hazards
 from rectify.notifications.views import router as notifications
+from rectify.observability import install as install_observability
 from rectify.workflow.views import router as workflows
 
 API_PREFIX = "/api/v1"
@@ -71,12 +72,14 @@ def create_app(ctx: Context) -> FastAPI:
             and length.isdigit()
             and int(length) > limit
         ):
-            mib = ctx.settings.evidence_max_bytes / 2**20
+            size = problems.human_size(int(length))
+            limit_text = problems.human_size(ctx.settings.evidence_max_bytes)
             return problems.problem(
                 413,
-                f"the upload is {int(length) / 2**20:.1f} MiB; the limit is {mib:.0f} MiB",
+                f"the upload is {size}; the limit is {limit_text}",
                 request=request,
             )
         return await call_next(request)
 
+    install_observability(app)  # /metrics; the request id wraps every middleware above
     return app

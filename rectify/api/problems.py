@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from rectify.exceptions import InvalidInput, RectifyError
+from rectify.observability import request_id
 
 PROBLEM = "application/problem+json"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -123,7 +124,13 @@ def _json_message(error: dict[str, Any]) -> str:
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    return problem(500, "an unexpected error occurred; it has been logged", request=request)
+    # Starlette answers this outside the request-id middleware: carry the id over by hand.
+    return problem(
+        500,
+        "an unexpected error occurred; it has been logged",
+        request=request,
+        headers={"X-Request-ID": rid} if (rid := request_id.current()) else None,
+    )
 
 
 def install(app: FastAPI) -> None:

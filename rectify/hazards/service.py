@@ -27,6 +27,7 @@ from rectify.hazards import payloads
 from rectify.hazards.effects import Effect, apply_effect
 from rectify.hazards.models import Hazard, HazardCreate, IdempotencyRecord, Penalty
 from rectify.notifications import service as notifications
+from rectify.observability import metrics
 from rectify.timers import service as timers
 from rectify.workflow import Facts, allowed_triggers, check_state, fire
 from rectify.workflow.definition import Definition
@@ -225,6 +226,7 @@ def apply(
     )
     recorded = apply_effect(effect, trigger, clean)
     _record(session, hazard, trigger, before, caller, now, recorded)
+    metrics.record_transition(session, trigger, caller.role)
     if trigger == "record_penalty":
         _closure_rule(session=session, ctx=ctx, hazard=hazard, now=now)
 

@@ -26,6 +26,7 @@ from rectify.context import Context
 from rectify.exceptions import FieldError, InvalidInput, NotFound
 from rectify.hazards.models import Hazard
 from rectify.notifications.models import Delivery, Webhook
+from rectify.observability import metrics
 from rectify.workflow.definition import Definition
 
 log = logging.getLogger(__name__)
@@ -333,6 +334,8 @@ def _head(response: httpx.Response, limit: int = 200) -> bytes:
 
 
 def _record(*, ctx: Context, item: Claimed, status_code: int | None, error: str | None) -> None:
+    if error is not None:
+        metrics.record_webhook_failure(status_code)
     now = ctx.now()
     attempts = item.attempts + 1
     values: dict[str, Any] = {"attempts": attempts, "last_status_code": status_code}

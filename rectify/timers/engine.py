@@ -23,6 +23,7 @@ from rectify.database.core import flush_deferred
 from rectify.exceptions import RectifyError
 from rectify.hazards import service as hazards
 from rectify.hazards.models import Hazard
+from rectify.observability import metrics
 from rectify.timers import service as timers
 from rectify.timers.models import Timer
 
@@ -77,6 +78,7 @@ def _fire_batch(ctx: Context, limit: int, *, isolate: bool) -> Batch:
             outcome = fire(session, ctx, timer, hazard, now)
             fired, skipped = (fired + 1, skipped) if outcome == "fired" else (fired, skipped + 1)
             marks.append({"timer_id": timer.id, "fired_at": now, "outcome": outcome})
+            metrics.record_timer_fired(session, timer.kind, timer.due_at, now)
         if marks:  # in the batch's own commit: fired once in effect
             flush_deferred(session)
             session.connection().execute(_MARK, marks)

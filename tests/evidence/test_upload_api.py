@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.support import World, png
 
@@ -196,11 +195,6 @@ def test_confirm_with_evidence_of_another_hazard_is_422(world: World) -> None:
     assert body["state"] == "awaiting_verification"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the early 413 (declared Content-Length over the limit) rounds the limit to whole "
-    "MiB: with 256 KiB configured it says 'the limit is 0 MiB', which nobody can act on",
-)
 def test_the_413_detail_states_the_configured_limit(world: World) -> None:
     hid = world.report()["id"]
     r = post(world, hid, png(3) + b"\x00" * (2 * LIMIT))
