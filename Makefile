@@ -23,5 +23,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check rectify tests bench
 	$(BIN)/ruff format --check rectify tests bench
 
+# Benchmarks (see bench/run.py): `make bench`, or e.g. `make bench BENCH_ARGS=--quick`.
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) data

@@ -1,0 +1,174 @@
+"""api: transitions per second over HTTP against a no-op endpoint of the same process.
+
+rectify: `POST /api/v1/hazards/{id}/transitions` with `report_progress` as the enterprise,
+spread over a pool of rectifying hazards (bench/transition.lua), 32 connections from wrk, to
+a real `rectify serve` process (tests/processes.Server: uvicorn, SQLite WAL + synchronous=FULL,
+the scheduler running). Each request authenticates, runs the state machine, appends a hashed
+event and commits.
+
+ceiling: `GET /healthz` (returns {"status": "ok"} without touching the database) served by the
+same process in the same run with the same wrk settings: what the HTTP stack alone gives on
+this machine, so the ratio is the share left after the work of a transition.
+
+Goals: ratio at least 0.35, and the transitions' p99 latency at most 50 ms.
+(Replaces bench/bench_api.py: `bench/run.py --only api`.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from common import (
+    REGION,
+    Options,
+    Side,
+    add_enterprise,
+    add_token,
+    goal,
+    median,
+    new_context,
+    profiled,
+    result,
+    scratch,
+)
+from seed import seed_assigned_raw
+
+from rectify.auth.scope import Caller
+from rectify.database.core import utcnow
+from rectify.hazards import service
+from tests.processes import Server
+
+NAME = "api"
+LUA = Path(__file__).with_name("transition.lua")
+POOL = 500
+PLAN = {"measures": "整改", "responsible_person": "李", "deadline": "2099-01-01T00:00:00Z"}
+
+
+def ensure_wrk() -> str:
+    path = shutil.which("wrk")
+    if not path:
+        raise RuntimeError("wrk not found: apt-get install -y wrk (make bench does)")
+    return path
+
+
+def seed(data_dir: Path, pool: int) -> tuple[str, range, str, int]:
+    """A pool of rectifying hazards and the enterprise's token."""
+    ctx = new_context(data_dir)
+    firm = add_enterprise(ctx)
+    token = add_token(ctx, "enterprise", enterprise_id=firm)
+    ids = seed_assigned_raw(ctx, enterprise_id=firm, region_code=REGION, count=pool, at=utcnow())
+    caller = Caller(role="enterprise", name="bench", enterprise_id=firm)
+    for hid in ids:  # accept through the service: the pool is rectifying
+        service.transition(
+            ctx=ctx, caller=caller, hazard_id=hid, trigger="accept", payload={"plan": PLAN}
+        )
+    url = str(ctx.db.url)
+    ctx.db.dispose()
+    return url, ids, token, firm
+
+
+def wrk(url: str, seconds: int, script: Path | None, env: dict[str, str]) -> dict[str, float]:
+    cmd = [ensure_wrk(), "-t2", "-c32", f"-d{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run(
+        [*cmd, url], capture_output=True, text=True, env={**os.environ, **env}, check=True
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = int(bad.group(1)) if bad else 0
+    good = rps * (1 - errors / total) if total else 0.0  # only answered transitions count
+    return {
+        "rps": good,
+        "p50_ms": float(p50.group(1)) * scale[p50.group(2)],
+        "p99_ms": float(p99.group(1)) * scale[p99.group(2)],
+        "non_2xx": errors,
+        "requests": total,
+    }
+
+
+def profile_in_process(opts: Options, data_dir: Path, ids: range, firm_caller: Caller) -> None:
+    """pyinstrument cannot follow uvicorn's worker threads: profile the same transition
+    through the service in-process instead (what each request's thread does, minus HTTP)."""
+    ctx = new_context(data_dir)
+    try:
+        with profiled(opts, NAME):
+            for i in range(2000):
+                service.transition(
+                    ctx=ctx,
+                    caller=firm_caller,
+                    hazard_id=ids[i % len(ids)],
+                    trigger="report_progress",
+                    payload={"note": "bench", "percent": 50},
+                )
+    finally:
+        ctx.db.dispose()
+
+
+def run(opts: Options) -> dict:
+    ensure_wrk()
+    seconds = 3 if opts.quick else 10
+    ours = Side("POST report_progress (wrk, 32 connections)", "transitions/s")
+    noop = Side("GET /healthz, same process", "requests/s")
+    p99s: list[float] = []
+    p50s: list[float] = []
+    noop_p99: list[float] = []
+    errors = 0
+    with scratch(NAME) as tmp:
+        url, ids, token, firm = seed(tmp, POOL)
+        env = {"FIRST": str(ids[0]), "LAST": str(ids[-1]), "TOKEN": token}
+        with Server(tmp, url) as server:
+            wrk(f"{server.url}/healthz", 1, None, {})  # warm up
+            for r in range(opts.rounds):
+                order = ["rectify", "noop"] if r % 2 == 0 else ["noop", "rectify"]
+                for which in order:
+                    if which == "rectify":
+                        m = wrk(server.url, seconds, LUA, env)
+                        ours.samples.append(m["rps"])
+                        p99s.append(m["p99_ms"])
+                        p50s.append(m["p50_ms"])
+                        errors += m["non_2xx"]
+                    else:
+                        m = wrk(f"{server.url}/healthz", seconds, None, {})
+                        noop.samples.append(m["rps"])
+                        noop_p99.append(m["p99_ms"])
+                    print(
+                        f"  round {r + 1}: {which} {m['rps']:,.0f}/s p99 {m['p99_ms']:.1f} ms",
+                        flush=True,
+                    )
+        if opts.profile:
+            profile_in_process(opts, tmp, ids, Caller("enterprise", "bench", enterprise_id=firm))
+    ratio = ours.median / noop.median
+    p99 = median(p99s)
+    notes = [f"{seconds} s of wrk per side and round, pool of {POOL} rectifying hazards"]
+    if errors:
+        notes.append(f"{errors} transitions were answered with a non-2xx status (not counted)")
+    if opts.profile:
+        notes.append("profile: service.transition in-process (uvicorn's threads are not sampled)")
+    return result(
+        name=NAME,
+        compares="HTTP transitions/s vs GET /healthz of the same rectify serve process",
+        opts=opts,
+        rectify=ours,
+        peer=noop,
+        goals=[
+            goal("transitions / no-op ratio", ratio, ">=", 0.35, "x"),
+            goal("transition p99", p99, "<=", 50.0, " ms"),
+        ],
+        size={"pool": POOL, "seconds_per_run": seconds, "connections": 32},
+        notes=notes,
+        extra={
+            "transition_p50_ms": round(median(p50s), 2),
+            "transition_p99_ms_samples": [round(x, 2) for x in p99s],
+            "noop_p99_ms": round(median(noop_p99), 2),
+            "non_2xx": errors,
+        },
+    )
