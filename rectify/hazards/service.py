@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from rectify.audit import service as audit
 from rectify.audit.chain import GENESIS, canonical_json
-from rectify.auth.scope import SYSTEM, Caller, region_prefix
+from rectify.auth.scope import SYSTEM, Caller, in_region
 from rectify.context import Context
 from rectify.enterprises import service as enterprises
 from rectify.enterprises.models import Enterprise
@@ -107,7 +107,7 @@ def list_(
         if value is not None:
             where.append(getattr(Hazard, name) == value)
     if filters.region:
-        where.append(col(Hazard.region_code).startswith(region_prefix(filters.region)))
+        where.append(in_region(col(Hazard.region_code), filters.region))
     if filters.overdue is not None:
         overdue = col(Hazard.state).in_(OPEN_STATES) & (col(Hazard.deadline) < now)
         where.append(overdue if filters.overdue else ~overdue)
