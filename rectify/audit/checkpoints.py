@@ -6,31 +6,32 @@ node = sha256(left || right) over the raw 32-byte digests, an odd node carried u
 RFC 6962 shape); the root of no leaves is sha256(b""). A checkpoint covers the events with
 seq <= max_seq: each chain's head is its newest event among them.
 
-Beside each checkpoint a heads file (data_dir/checkpoints/NNNNNNNN.heads) lists the heads of the
-chains that moved since the previous checkpoint; the root alone detects a deleted or truncated
-chain, the heads files name it. Disk use grows with the events, not with the checkpoints.
+With each checkpoint, in the same transaction, `checkpoint_heads` gets the heads of the chains
+that moved since the previous checkpoint (written by the database from the events, one
+INSERT … SELECT); the root alone detects a deleted or truncated chain, these rows name it. Their
+size grows with the events, not with the checkpoints.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, select, text, tuple_
+from sqlalchemy import Integer, Select, and_, func, insert, literal, or_, select, text
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
 from rectify.audit.chain import GENESIS, format_at
-from rectify.audit.models import Checkpoint, Event
+from rectify.audit.models import Checkpoint, CheckpointHead, Event
 from rectify.context import Context
 from rectify.exceptions import InvalidInput
 
 EVENTS = Event.__table__.c  # type: ignore[attr-defined]
+HEADS = CheckpointHead.__table__  # type: ignore[attr-defined]
 LINE = re.compile(
     r"^rectify-checkpoint v1 #(?P<id>\d+) (?P<at>\S+) hazards=(?P<hazards>\d+) "
     r"events=(?P<events>\d+) max_seq=(?P<max_seq>\d+) root=(?P<root>[0-9a-f]{64}) "
@@ -76,22 +77,25 @@ class Coverage:
     root: str
 
 
-def heads(
-    session: Session, max_seq: int, since: int | None = None
-) -> Iterator[tuple[int, int, str]]:
-    """(hazard_id, hazard_seq, hash) of each chain's newest event with seq <= max_seq, by hazard
-    (only chains with an event after `since`, when given), streamed."""
+def _heads(max_seq: int, since: int | None = None) -> Select[Any]:
+    """(hazard_id, hazard_seq, hash) of each chain's newest event with seq <= max_seq (only
+    chains with an event after `since`, when given)."""
     covered = EVENTS.seq <= max_seq
     newest = select(EVENTS.hazard_id, func.max(EVENTS.hazard_seq).label("top")).where(covered)
     if since is not None:
         moved = select(EVENTS.hazard_id).where(covered, EVENTS.seq > since).distinct()
         newest = newest.where(EVENTS.hazard_id.in_(moved))
     last = newest.group_by(EVENTS.hazard_id).subquery()
-    stmt = (
-        select(EVENTS.hazard_id, EVENTS.hazard_seq, EVENTS.hash)
-        .join(last, and_(EVENTS.hazard_id == last.c.hazard_id, EVENTS.hazard_seq == last.c.top))
-        .order_by(EVENTS.hazard_id)
+    return select(EVENTS.hazard_id, EVENTS.hazard_seq, EVENTS.hash).join(
+        last, and_(EVENTS.hazard_id == last.c.hazard_id, EVENTS.hazard_seq == last.c.top)
     )
+
+
+def heads(
+    session: Session, max_seq: int, since: int | None = None
+) -> Iterator[tuple[int, int, str]]:
+    """The chain heads of `_heads`, by hazard, streamed."""
+    stmt = _heads(max_seq, since).order_by(EVENTS.hazard_id)
     for row in session.connection().execute(stmt.execution_options(yield_per=5000)):
         yield row[0], row[1], row[2]
 
@@ -118,12 +122,8 @@ def line_hash(line: str) -> str:
     return hashlib.sha256(line.encode("utf-8")).hexdigest()
 
 
-def heads_path(ctx: Context, checkpoint_id: int) -> Path:
-    return ctx.settings.data_dir / "checkpoints" / f"{checkpoint_id:08d}.heads"
-
-
 def write_checkpoint(*, ctx: Context, actor: str) -> Checkpoint:
-    """Seal every chain head now: a new checkpoint row (and its heads file), chained to the last."""
+    """Seal every chain head now: a new checkpoint row (and its heads), chained to the last."""
     with ctx.db.write() as session:
         if not ctx.db.is_sqlite:
             # Wait for in-flight appends and hold new ones off, so max_seq covers a settled set.
@@ -150,18 +150,28 @@ def write_checkpoint(*, ctx: Context, actor: str) -> Checkpoint:
         row.hash = line_hash(row.line)
         session.add(row)
         since = prev.max_seq if prev and prev.max_seq <= max_seq else None
-        _write_heads(heads_path(ctx, row.id or 0), row.line, heads(session, max_seq, since))
+        _seal_heads(session, row.id or 0, max_seq, since)
         return row
 
 
-def _write_heads(path: Path, line: str, rows: Iterable[tuple[int, int, str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        out.write(line + "\n")
-        for hazard_id, hazard_seq, head in rows:
-            out.write(f"{hazard_id}:{hazard_seq}:{head}\n")
-    tmp.replace(path)
+def _seal_heads(session: Session, checkpoint_id: int, max_seq: int, since: int | None) -> None:
+    """Record the heads of the chains that moved since `since` (all when None), in SQL."""
+    moved = _heads(max_seq, since).subquery()
+    rows = select(
+        literal(checkpoint_id, Integer), moved.c.hazard_id, moved.c.hazard_seq, moved.c.hash
+    )
+    columns = ["checkpoint_id", "hazard_id", "hazard_seq", "head_hash"]
+    session.connection().execute(insert(HEADS).from_select(columns, rows))
+
+
+def sealed_heads(*, session: Session, checkpoint_id: int) -> list[tuple[int, int, str]]:
+    """(hazard_id, hazard_seq, head_hash) recorded with one checkpoint: the chains that moved."""
+    stmt = (
+        select(HEADS.c.hazard_id, HEADS.c.hazard_seq, HEADS.c.head_hash)
+        .where(HEADS.c.checkpoint_id == checkpoint_id)
+        .order_by(HEADS.c.hazard_id)
+    )
+    return [(r[0], r[1], r[2]) for r in session.connection().execute(stmt)]
 
 
 def list_checkpoints(*, session: Session, limit: int = 100, offset: int = 0) -> list[Checkpoint]:
@@ -175,49 +185,19 @@ def to_public(cp: Checkpoint) -> dict[str, Any]:
     return {**cp.model_dump(exclude={"at"}), "at": format_at(cp.at)}
 
 
-def name_chains(
-    *, ctx: Context, session: Session, upto: int, published: str | None = None
-) -> list[dict[str, Any]]:
-    """Chains whose head sealed by a checkpoint <= `upto` is gone or changed (from heads files);
-    a file counts when its first line is its checkpoint's line (or the `published` one)."""
-    named: dict[int, dict[str, Any]] = {}
-    for path in sorted(heads_path(ctx, 0).parent.glob("*.heads")):
-        number = int(path.stem)
-        if number > upto:
-            break
-        with path.open(encoding="utf-8") as rows:
-            row = session.get(Checkpoint, number)
-            lines = {row.line if row else None, published if number == upto else None}
-            if rows.readline().strip() not in lines - {None}:
-                continue  # a file of a checkpoint that never committed, or of another database
-            batch: list[tuple[int, int, str]] = []
-            for raw in rows:
-                hazard_id, hazard_seq, head = raw.strip().split(":")
-                batch.append((int(hazard_id), int(hazard_seq), head))
-                if len(batch) >= 500:
-                    _check_batch(session, number, batch, named)
-                    batch = []
-            _check_batch(session, number, batch, named)
-    return [named[k] for k in sorted(named)]
-
-
-def _check_batch(
-    session: Session,
-    number: int,
-    batch: list[tuple[int, int, str]],
-    named: dict[int, dict[str, Any]],
-) -> None:
-    if not batch:
-        return
-    keys = [(h, s) for h, s, _ in batch]
-    stmt = select(EVENTS.hazard_id, EVENTS.hazard_seq, EVENTS.hash).where(
-        tuple_(EVENTS.hazard_id, EVENTS.hazard_seq).in_(keys)
+def name_chains(*, session: Session, upto: int) -> list[dict[str, Any]]:
+    """Chains whose head sealed by a checkpoint <= `upto` is gone or changed, by hazard (the
+    latest such checkpoint for each); the database compares heads and events."""
+    h = HEADS.c
+    found = and_(EVENTS.hazard_id == h.hazard_id, EVENTS.hazard_seq == h.hazard_seq)
+    stmt = (
+        select(h.checkpoint_id, h.hazard_id, h.hazard_seq, h.head_hash, EVENTS.hash)
+        .select_from(HEADS.outerjoin(Event.__table__, found))
+        .where(h.checkpoint_id <= upto, or_(EVENTS.hash.is_(None), EVENTS.hash != h.head_hash))
+        .order_by(h.checkpoint_id, h.hazard_id)
     )
-    found = {(r[0], r[1]): r[2] for r in session.connection().execute(stmt)}
-    for hazard_id, hazard_seq, head in batch:
-        now = found.get((hazard_id, hazard_seq))
-        if now == head:
-            continue
+    named: dict[int, dict[str, Any]] = {}
+    for number, hazard_id, hazard_seq, head, now in session.connection().execute(stmt):
         what = "is gone: the chain was truncated or deleted" if now is None else "was rewritten"
         named[hazard_id] = {
             "hazard_id": hazard_id,
@@ -226,6 +206,7 @@ def _check_batch(
             "reason": f"checkpoint #{number} sealed hazard_seq {hazard_seq} as this chain's "
             f"head (hash {head[:16]}…); that event {what}",
         }
+    return [named[k] for k in sorted(named)]
 
 
 def parse_line(line: str) -> dict[str, Any]:
@@ -276,5 +257,5 @@ def verify_checkpoints(*, ctx: Context, session: Session) -> tuple[int, list[dic
                 last_bad = cp.id or 0
         prev_hash, prev_key = cp.hash, key
     if last_bad:
-        broken += name_chains(ctx=ctx, session=session, upto=last_bad)
+        broken += name_chains(session=session, upto=last_bad)
     return checked, broken

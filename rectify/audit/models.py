@@ -73,3 +73,17 @@ class Checkpoint(SQLModel, table=True):
     hash: str  # SHA-256 of `line`
     line: str  # one printable line an office can publish and later check
     created_by: str
+
+
+class CheckpointHead(SQLModel, table=True):
+    """A chain head a checkpoint sealed. Each checkpoint lists the chains that moved since the
+    previous one (the first lists all), so checkpoint N's heads are, per hazard, its newest row
+    with checkpoint_id <= N. The Merkle root detects a deleted or truncated chain; these rows
+    name it. No foreign keys, on purpose: they must outlive the rows an attacker deletes."""
+
+    __tablename__ = "checkpoint_heads"
+
+    checkpoint_id: int = Field(primary_key=True)
+    hazard_id: int = Field(primary_key=True)
+    hazard_seq: int  # the head's place in its chain: the chain's event count
+    head_hash: str

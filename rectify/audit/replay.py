@@ -1,16 +1,24 @@
 """Replay: rebuild a hazard at an instant by re-running its events through the workflow version it
-is pinned to, with Facts rebuilt from the payloads; each disagreement is a divergence."""
+is pinned to, with Facts rebuilt from the payloads; each disagreement is a divergence.
+
+Events are read as plain typed rows (no ORM objects). A trigger whose transitions have neither
+guards nor payload conditions moves a given state to the same next state every time, so its
+outcome is taken from the machine once per (trigger, state) and remembered for the rest of the
+history; the other triggers go through the machine with the facts of their moment, every time.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlalchemy import Text, cast
+from sqlalchemy import select as core_select
+from sqlmodel import Session, func, select
 
-from rectify.audit.chain import GENESIS, format_at, link
+from rectify.audit.chain import GENESIS, PieceCache, format_at, link, spliced_link
 from rectify.audit.models import Event
 from rectify.audit.verify import canonical_of
 from rectify.auth.scope import Caller
@@ -23,6 +31,7 @@ from rectify.workflow import Facts, fire
 from rectify.workflow.definition import Definition
 
 REPLAYERS = ("dispatcher", "auditor")
+EVENTS = Event.__table__.c  # type: ignore[attr-defined]
 RESOLUTIONS = {"dismiss": "dismissed", "close": "rectified", "order_closure": "shut_down"}
 
 
@@ -59,7 +68,7 @@ class Replayed:
             plan_missing=tuple(plan_missing(self.plan, grade)) if self.plan else (),
         )
 
-    def effect(self, trigger: str, p: dict[str, Any], ev: Event) -> None:
+    def effect(self, trigger: str, p: dict[str, Any], ev: Recorded) -> None:
         """The effects' recorded outcome: deadline, grade, level, plan, penalties (effects.py)."""
         if trigger == "report":
             self.grade, self.violation = p.get("grade"), bool(p.get("violation"))
@@ -98,11 +107,16 @@ class Replayer:
     divergences: list[dict[str, Any]] = field(default_factory=list)
     applied: int = 0
     last_at: datetime | None = None
+    # (trigger, state) → next state, for triggers whose outcome depends on the state alone.
+    moves: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, str]] = field(
+        default_factory=dict
+    )
+    pieces: PieceCache = field(default_factory=PieceCache)
 
-    def diverge(self, ev: Event, kind: str, detail: str) -> None:
+    def diverge(self, ev: Recorded, kind: str, detail: str) -> None:
         self.divergences.append({"hazard_seq": ev.hazard_seq, "kind": kind, "detail": detail})
 
-    def apply(self, ev: Event, payload: dict[str, Any]) -> None:
+    def apply(self, ev: Recorded, payload: dict[str, Any]) -> None:
         self._chain(ev)
         d, r = self.definition, self.r
         if (ev.workflow_name, ev.workflow_version) != d.key:
@@ -120,19 +134,18 @@ class Replayer:
         self.applied += 1
         self.last_at = ev.at
 
-    def _chain(self, ev: Event) -> None:
+    def _chain(self, ev: Recorded) -> None:
         r = self.r
         if ev.hazard_seq != r.version + 1:
             self.diverge(ev, "hash", f"hazard_seq {ev.hazard_seq} follows {r.version}")
         if ev.prev_hash != r.head_hash:
             self.diverge(ev, "hash", f"prev_hash does not link to hazard_seq {r.version}")
-        canonical = canonical_of(ev)
-        if canonical is None or link(ev.prev_hash, canonical) != ev.hash:
+        if not _hash_holds(ev, self.pieces):
             self.diverge(ev, "hash", "hash mismatch: the event was changed after it was written")
         if self.last_at is not None and ev.at < self.last_at:
             self.diverge(ev, "time", f"at {format_at(ev.at)} is before the previous event")
 
-    def _report(self, ev: Event) -> dict[str, str]:
+    def _report(self, ev: Recorded) -> dict[str, str]:
         spec = self.definition.triggers.get(ev.trigger)
         if spec is None or not spec.creates:
             self.diverge(ev, "trigger", f"{ev.trigger} cannot start a hazard's history")
@@ -140,7 +153,7 @@ class Replayer:
             self.diverge(ev, "trigger", f"a {ev.role} may not fire {ev.trigger}")
         return self.definition.initial_state()
 
-    def _fire(self, ev: Event, payload: dict[str, Any]) -> dict[str, str]:
+    def _fire(self, ev: Recorded, payload: dict[str, Any]) -> dict[str, str]:
         d, before = self.definition, self.r.state
         spec = d.triggers.get(ev.trigger)
         if spec is None or spec.creates:
@@ -148,12 +161,23 @@ class Replayer:
             return before
         if ev.role not in spec.roles:
             self.diverge(ev, "trigger", f"a {ev.role} may not fire {ev.trigger}")
+        key = (ev.trigger, tuple(before.items()))
+        if key in self.moves:
+            return dict(self.moves[key])
+        after = self._machine(ev, payload)
+        if after is not None and _state_only(spec):
+            self.moves[key] = dict(after)
+        return after if after is not None else before
+
+    def _machine(self, ev: Recorded, payload: dict[str, Any]) -> dict[str, str] | None:
+        """The next state by the workflow machine (None: the trigger was refused outright)."""
+        d, before = self.definition, self.r.state
         facts = self.r.facts(ev.at)
         try:
             return fire(d, ev.trigger, before, facts, payload, role=ev.role).after
         except TriggerNotAllowed as exc:
             self.diverge(ev, "trigger", exc.detail)
-            return before
+            return None
         except GuardFailed as exc:
             self.diverge(ev, "trigger", exc.detail)
         # The state allowed it but a guard did not: replay the move with guards satisfied.
@@ -167,7 +191,84 @@ class Replayer:
         try:
             return fire(d, ev.trigger, before, lenient, payload, role=ev.role).after
         except (TriggerNotAllowed, GuardFailed):
-            return before
+            return None
+
+
+def _state_only(spec: Any) -> bool:
+    """True when the trigger's outcome depends on the state alone: no guard, no payload value
+    selecting a transition (what `engine.fire` checks beyond the state)."""
+    return all(not t.guards and not t.payload for t in spec.transitions)
+
+
+def _hash_holds(ev: Recorded, cache: PieceCache) -> bool:
+    """The stored hash covers the event: its payload spliced as stored (the service stores it
+    canonical), else, as first defined, parsed and dumped again."""
+    parts = cache.get(
+        (ev.trigger, ev.from_text, ev.to_text, ev.actor, ev.role)
+        + (ev.workflow_name, ev.workflow_version)
+    )
+    try:
+        if parts is not None and ev.hash == spliced_link(
+            parts,
+            hazard_id=ev.hazard_id,
+            hazard_seq=ev.hazard_seq,
+            at=ev.at,
+            payload=ev.payload,
+            prev_hash=ev.prev_hash,
+        ):
+            return True
+    except (ValueError, TypeError, AttributeError):
+        pass
+    canonical = canonical_of(ev)
+    return canonical is not None and link(ev.prev_hash, canonical) == ev.hash
+
+
+@dataclass(slots=True)
+class Recorded:
+    """One stored event as replay reads it: the columns, with from and to parsed from their
+    stored JSON text once per distinct text (a long history repeats a few states)."""
+
+    hazard_id: int
+    hazard_seq: int
+    trigger: str
+    from_text: str | None
+    to_text: str | None
+    actor: str
+    role: str
+    at: datetime
+    payload: str
+    workflow_name: str
+    workflow_version: int
+    prev_hash: str
+    hash: str
+    from_state: Any = None  # parsed from_text
+    to_state: Any = None  # parsed to_text
+
+
+READ = tuple(f.name for f in fields(Recorded))[:-2]  # the columns selected, in this order
+
+
+def _columns() -> list[Any]:
+    text = {"from_text": EVENTS.from_state, "to_text": EVENTS.to_state}
+    return [cast(text[n], Text).label(n) if n in text else EVENTS[n] for n in READ]
+
+
+class _Reader:
+    """Rows (READ's columns) to Recorded events, the parsed states shared between equal texts."""
+
+    def __init__(self) -> None:
+        self.states: dict[str | None, Any] = {None: None}
+
+    def state(self, text: str | None) -> Any:
+        if text not in self.states:
+            try:
+                self.states[text] = json.loads(text)  # type: ignore[arg-type]
+            except ValueError:  # unreadable: compares unequal, and the hash says why
+                self.states[text] = text
+        return self.states[text]
+
+    def event(self, row: Any) -> Recorded:
+        return Recorded(*row, self.state(row[3]), self.state(row[4]))
 
 
 def _stored(rp: Replayer, hazard: Hazard, penalties: int) -> None:
@@ -216,15 +317,22 @@ def replay(
 
 def _run(session: Session, rp: Replayer, hazard_id: int, at: datetime | None) -> bool:
     """Apply the events in chain order up to `at`; True when none was left out."""
-    stmt = select(Event).where(Event.hazard_id == hazard_id).order_by(col(Event.hazard_seq))
-    for ev in session.exec(stmt.execution_options(yield_per=1000)):
-        if at is not None and ev.at > at:
+    stmt = (
+        core_select(*_columns())
+        .where(EVENTS.hazard_id == hazard_id)
+        .order_by(EVENTS.hazard_seq)
+        .execution_options(yield_per=1000)
+    )
+    reader = _Reader()
+    for row in session.connection().execute(stmt):
+        if at is not None and row.at > at:
             return False
+        ev = reader.event(row)
         rp.apply(ev, _payload(ev))
     return True
 
 
-def _payload(ev: Event) -> dict[str, Any]:
+def _payload(ev: Recorded) -> dict[str, Any]:
     # An unreadable payload is already a hash divergence; replay goes on without it.
     try:
         value = json.loads(ev.payload)

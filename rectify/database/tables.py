@@ -2,7 +2,7 @@
 
 from sqlmodel import SQLModel
 
-from rectify.audit.models import Checkpoint, Event, WorkflowVersion
+from rectify.audit.models import Checkpoint, CheckpointHead, Event, WorkflowVersion
 from rectify.auth.models import Principal
 from rectify.enterprises.models import Enterprise
 from rectify.evidence.models import Evidence
@@ -14,6 +14,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Checkpoint",
+    "CheckpointHead",
     "Delivery",
     "Enterprise",
     "Event",

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from rectify.audit.chain import GENESIS
-from rectify.audit.checkpoints import LINE, Merkle, heads_path, leaf, write_checkpoint
+from rectify.audit.checkpoints import LINE, Merkle, leaf, sealed_heads, write_checkpoint
 from rectify.audit.verify import check_line, verify
 from rectify.context import Context
 from rectify.exceptions import InvalidInput
@@ -39,7 +39,7 @@ def test_streaming_merkle_equals_the_level_by_level_tree() -> None:
 
 
 def test_checkpoints_over_http_chain_and_list(world: World) -> None:
-    world.to("assigned")
+    moved_first = world.to("assigned")
     r = world.client.post("/api/v1/audit/checkpoints", headers=world.h("auditor"))
     assert r.status_code == 201, r.text
     first = r.json()
@@ -49,7 +49,7 @@ def test_checkpoints_over_http_chain_and_list(world: World) -> None:
     assert (first["hazards"], first["events"]) == (1, 2)
     assert first["created_by"] == "auditor:auditor"
     assert f"#{first['id']} 2026-03-02T01:00:00.000000Z hazards=1 events=2" in first["line"]
-    world.to("reported")
+    moved_second = world.to("reported")
     second = world.client.post("/api/v1/audit/checkpoints", headers=world.h("admin")).json()
     assert second["prev_hash"] == first["hash"]
     assert (second["hazards"], second["events"], second["max_seq"]) == (2, 3, 3)
@@ -61,7 +61,18 @@ def test_checkpoints_over_http_chain_and_list(world: World) -> None:
         assert r.status_code == 403
     result = verify(ctx=world.ctx)
     assert result["ok"] is True and result["checkpoints_checked"] == 2
-    assert heads_path(world.ctx, second["id"]).read_text().splitlines()[0] == second["line"]
+    # Each checkpoint records the heads of the chains that moved since the one before.
+    third = write_checkpoint(ctx=world.ctx, actor="system:scheduler")
+    with world.ctx.db.session() as session:
+        recorded = {
+            n: [(hid, seq) for hid, seq, _ in sealed_heads(session=session, checkpoint_id=n)]
+            for n in (first["id"], second["id"], third.id)
+        }
+    assert recorded == {
+        first["id"]: [(moved_first, 2)],
+        second["id"]: [(moved_second, 1)],
+        third.id: [],
+    }
 
 
 def _head(ctx: Context, hid: int, seq: int) -> tuple[str, object]:

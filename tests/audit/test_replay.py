@@ -125,3 +125,29 @@ def test_a_rewritten_to_state_and_a_tampered_row_are_reported(world: World) -> N
     stored = [d for d in body["divergences"] if d["kind"] == "stored"]
     assert body["state"] == "rectifying" and body["grade"] == "general"
     assert {d["detail"].split()[4] for d in stored} == {"state", "grade"}
+
+
+def test_remembered_moves_still_report_every_divergence(world: World, monkeypatch) -> None:
+    """report_progress has no guard: its move is taken from the machine once per state and
+    remembered; a rewritten event among the repeats is still caught, each time."""
+    from rectify.audit import replay as module
+
+    hid = world.to("rectifying")
+    for i in range(12):
+        world.fire(hid, "enterprise", "report_progress", note=f"第{i}次", percent=i)
+    fired: list[str] = []
+    real = module.fire
+    monkeypatch.setattr(
+        module, "fire", lambda d, t, *a, **k: fired.append(t) or real(d, t, *a, **k)
+    )
+    body = replay(ctx=world.ctx, caller=AUDITOR, hazard_id=hid)
+    assert body["consistent"] is True and body["events_applied"] == 15
+    assert fired.count("report_progress") == 1
+    done = {"state": "verified", "supervision": "none", "production": "normal", "judicial": "none"}
+    update_event(world.ctx, hid, 8, trigger="accept")
+    update_event(world.ctx, hid, 11, from_state=done)
+    update_event(world.ctx, hid, 13, role="dispatcher")
+    kinds = _kinds(world.ctx, hid)
+    assert kinds[8] >= {"trigger", "hash"} and kinds[11] == {"from", "hash"}
+    assert kinds[13] == {"trigger", "hash"}
+    assert set(kinds) == {8, 11, 13}
