@@ -295,12 +295,13 @@ def replay(
     *, ctx: Context, caller: Caller, hazard_id: int, at: datetime | None = None
 ) -> dict[str, Any]:
     """The hazard rebuilt from its events up to `at` (all of them when None)."""
-    if caller.role not in REPLAYERS:
-        raise Forbidden(f"replay needs the role dispatcher or auditor; you are {caller.role}")
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     with ctx.db.session() as session:
+        # Scope before role (SPEC 1): a hazard outside the caller's scope does not exist (404).
         hazard = hazards.get(session=session, caller=caller, hazard_id=hazard_id)
+        if caller.role not in REPLAYERS:
+            raise Forbidden(f"replay needs the role dispatcher or auditor; you are {caller.role}")
         definition = ctx.registry.get(hazard.workflow_name, hazard.workflow_version)
         rp = Replayer(definition, Replayed(state=definition.initial_state()))
         complete = _run(session, rp, hazard_id, at)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
-from rectify.api.deps import ContextDep, CurrentCaller, SessionDep, require
+from rectify.api.deps import ContextDep, CurrentCaller, Limit, Offset, RowId, SessionDep, require
 from rectify.audit import checkpoints, export
 from rectify.audit.replay import replay
 from rectify.audit.verify import verify
@@ -22,7 +22,7 @@ AUDITORS = ("auditor", "admin")
 
 @router.get("/hazards/{hazard_id}/replay")
 def replay_hazard(
-    hazard_id: int,
+    hazard_id: RowId,
     ctx: ContextDep,
     caller: CurrentCaller,
     at: Annotated[datetime | None, Query(description="ISO 8601 instant; default now")] = None,
@@ -49,8 +49,8 @@ def create_checkpoint(ctx: ContextDep, caller: CurrentCaller) -> dict[str, Any]:
 def list_checkpoints(
     session: SessionDep,
     caller: CurrentCaller,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     """Checkpoints, newest first."""
     require(caller, *AUDITORS)

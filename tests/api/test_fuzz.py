@@ -40,11 +40,7 @@ EXAMPLES = 24  # per operation and run; operations with few distinct inputs stop
 PROBLEM = "application/problem+json"
 # Failures already reported, by operation and a signature of their message; each is reproduced
 # by a test of its own below (xfail until fixed), so that the fuzzer stays strict about the rest.
-KNOWN = {
-    ("GET /api/v1/hazards/{hazard_id}/replay", "OverflowError"): (
-        "test_replay_of_an_id_beyond_64_bits_is_not_a_server_error"
-    ),
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture
@@ -296,12 +292,6 @@ def test_ids_beyond_64_bits_are_refused_not_a_server_error(world: World) -> None
         assert r.headers["content-type"].startswith(PROBLEM), f"{method} {path}"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="BUG: GET /hazards/{hazard_id}/replay declares `hazard_id: int` without the RowId "
-    "bound (rectify/audit/views.py), so an id beyond 64 bits reaches hazards.service.get and "
-    "the driver overflows: 500 instead of 422",
-)
 def test_replay_of_an_id_beyond_64_bits_is_not_a_server_error(world: World) -> None:
     r = world.client.get(f"/api/v1/hazards/{BIG}/replay", headers=world.h("dispatcher"))
     assert r.status_code < 500, r.text
