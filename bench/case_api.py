@@ -29,6 +29,7 @@ from common import (
     add_enterprise,
     add_token,
     goal,
+    in_turn,
     median,
     new_context,
     profiled,
@@ -128,7 +129,7 @@ def run(opts: Options) -> dict:
         with Server(tmp, url) as server:
             wrk(f"{server.url}/healthz", 1, None, {})  # warm up
             for r in range(opts.rounds):
-                order = ["rectify", "noop"] if r % 2 == 0 else ["noop", "rectify"]
+                order = in_turn(r, "rectify", "noop")
                 for which in order:
                     if which == "rectify":
                         m = wrk(server.url, seconds, LUA, env)

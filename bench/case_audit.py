@@ -28,7 +28,18 @@ from pathlib import Path
 from typing import Any
 
 import bench_audit
-from common import Options, Side, goal, median, new_context, profiled, result, scratch, timed
+from common import (
+    Options,
+    Side,
+    goal,
+    in_turn,
+    median,
+    new_context,
+    profiled,
+    result,
+    scratch,
+    timed,
+)
 from sqlalchemy import func, select
 
 from rectify.audit.models import Event
@@ -50,7 +61,7 @@ def _rounds(opts: Options, tmp: Path, events: int, long: int) -> dict[str, Any]:
         print(f"  built {n:,} chained events in {build_s:.1f} s", flush=True)
         verify_rate, plain_rate, replay_s = [], [], []
         for r in range(opts.rounds):
-            order = ["rectify", "peer"] if r % 2 == 0 else ["peer", "rectify"]
+            order = in_turn(r, "rectify", "peer")
             for which in order:
                 if which == "rectify":
                     with profiled(opts, NAME):

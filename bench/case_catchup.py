@@ -34,6 +34,7 @@ from common import (
     durable_sqlite,
     fresh_dir,
     goal,
+    in_turn,
     new_context,
     profiled,
     result,
@@ -180,7 +181,7 @@ def run(opts: Options) -> dict:
         seed_s, limit = timed(lambda: seed(template, count))
         print(f"  seeded {count:,} hazards with due timers in {seed_s:.1f} s", flush=True)
         for r in range(opts.rounds):
-            order = ["rectify", "ceiling"] if r % 2 == 0 else ["ceiling", "rectify"]
+            order = in_turn(r, "rectify", "ceiling")
             for which in order:
                 where = copy_of(template, fresh_dir(tmp, f"{which}-{r}"))
                 if which == "rectify":

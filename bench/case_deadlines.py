@@ -30,6 +30,7 @@ from common import (
     durable,
     fresh_dir,
     goal,
+    in_turn,
     new_context,
     profiled,
     result,
@@ -129,9 +130,7 @@ def run(opts: Options) -> dict:
     peer = Side("APScheduler 3.11 SQLAlchemyJobStore add_job", "jobs/s")
     with scratch(NAME) as tmp:
         for r in range(opts.rounds):
-            # Alternate which side goes first so that drift in the machine's load evens out.
-            order = [("rectify", ours), ("peer", peer)]
-            for which, side in order if r % 2 == 0 else order[::-1]:
+            for which, side in in_turn(r, ("rectify", ours), ("peer", peer)):
                 where = fresh_dir(tmp, f"{which}-{r}")
                 rate = (
                     rectify_side(opts, where, count)

@@ -36,6 +36,7 @@ from common import (
     durable_sqlite,
     fresh_dir,
     goal,
+    in_turn,
     new_context,
     profiled,
     result,
@@ -212,8 +213,7 @@ def run(opts: Options) -> dict:
     peer = Side("SpiffWorkflow 3.2 BPMN, serialised to SQLite per step", "lifecycles/s")
     with scratch(NAME) as tmp:
         for r in range(opts.rounds):
-            order = [("rectify", ours), ("peer", peer)]
-            for which, side in order if r % 2 == 0 else order[::-1]:
+            for which, side in in_turn(r, ("rectify", ours), ("peer", peer)):
                 where = fresh_dir(tmp, f"{which}-{r}")
                 rate = (
                     rectify_side(opts, where, count)

@@ -39,6 +39,7 @@ from common import (
     check,
     fresh_dir,
     goal,
+    in_turn,
     median,
     new_context,
     result,
@@ -211,7 +212,7 @@ def run(opts: Options) -> dict:
         small_url, small_token = prepare(small, 0)
         size_mib = (big / "rectify.db").stat().st_size / 2**20
         for r in range(opts.rounds):
-            order = ["full", "empty"] if r % 2 == 0 else ["empty", "full"]
+            order = in_turn(r, "full", "empty")
             for which in order:
                 if which == "full":
                     m = one_start(big, big_url, big_token, count)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # tests.processes (the real `rectify serve`) and rectify itself
@@ -126,6 +126,15 @@ def durable_sqlite(path: Path) -> sqlite3.Connection:
 
 
 # -- measuring ---------------------------------------------------------------------------------
+T = TypeVar("T")
+
+
+def in_turn(round_: int, *sides: T) -> list[T]:
+    """The sides in the order they run in this round: swapped every other round, so that a
+    drift in the machine's load falls on both."""
+    return list(sides) if round_ % 2 == 0 else list(reversed(sides))
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     out = fn()
