@@ -69,6 +69,9 @@ def flush_deferred(session: Session) -> None:
 event.listen(Session, "do_orm_execute", lambda state: flush_deferred(state.session))
 event.listen(Session, "before_flush", lambda session, _ctx, _objs: flush_deferred(session))
 event.listen(Session, "before_commit", flush_deferred)
+# A rollback (of the transaction, or of a savepoint begun after a `flush_deferred`) discards
+# what was queued since, as it discards the statements already sent.
+event.listen(Session, "after_soft_rollback", lambda session, _tx: session.info.pop(_DEFERRED, None))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

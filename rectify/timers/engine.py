@@ -95,6 +95,7 @@ _MARK = (
 def _fire_isolated(
     session: Session, ctx: Context, timer: Due, hazard: Hazard, now: datetime
 ) -> str:
+    flush_deferred(session)  # what earlier timers queued is theirs: out before the savepoint
     try:
         with session.begin_nested():
             return _fire_one(session, ctx, timer, hazard, now)

@@ -4,9 +4,15 @@ the API (history, hash chain), and the escalation ladder does what config/policy
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlmodel import select
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, select
 
+from rectify.audit.verify import verify
+from rectify.hazards import service as hazards
+from rectify.hazards.models import Hazard
 from rectify.timers.engine import catch_up, fire_due
 from rectify.timers.models import Timer
 from tests.support import World
@@ -191,3 +197,28 @@ def test_catch_up_fires_oldest_first_in_bounded_batches(world: World) -> None:
     due = sorted(t.due_at for t in fired)
     assert all(t.fired_at is not None for t in fired)
     assert len(due) >= len(ids)
+
+
+def test_a_database_error_on_one_timer_does_not_block_the_batch(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast batch fails as a whole; redone a timer at a time, the bad one is marked `error`
+    and leaves nothing behind (its queued event is discarded with its savepoint)."""
+    good, bad = world.to("assigned"), world.to("assigned")
+    real = hazards.apply_system
+
+    def failing(*, session: Session, hazard: Hazard, **kw: Any) -> None:
+        real(session=session, hazard=hazard, **kw)  # queues the event, moves the row
+        if hazard.id == bad:
+            raise OperationalError("UPDATE hazards", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(hazards, "apply_system", failing)
+    world.clock.advance(days=1, seconds=1)  # both plans are overdue
+    batch = fire_due(ctx=world.ctx)
+    assert (batch.claimed, batch.fired) == (2, 1)
+    assert "plan_overdue" in events(world, good)
+    assert "plan_overdue" not in events(world, bad)
+    with world.ctx.db.session() as session:
+        outcomes = {t.hazard_id: t.outcome for t in session.exec(select(Timer)) if t.fired_at}
+    assert outcomes == {good: "fired", bad: "error"}
+    assert verify(ctx=world.ctx)["ok"], "a discarded event must not reach the chain"
