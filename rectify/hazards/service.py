@@ -9,16 +9,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from rectify.audit import service as audit
 from rectify.audit.chain import GENESIS, canonical_json
 from rectify.auth.scope import SYSTEM, Caller, in_region
 from rectify.context import Context
+from rectify.database.core import flush_deferred
 from rectify.enterprises import service as enterprises
 from rectify.enterprises.models import Enterprise
 from rectify.evidence.models import Evidence
@@ -28,7 +31,7 @@ from rectify.hazards.effects import Effect, apply_effect
 from rectify.hazards.models import Hazard, HazardCreate, IdempotencyRecord, Penalty
 from rectify.notifications import service as notifications
 from rectify.observability import metrics
-from rectify.timers import service as timers
+from rectify.timers.models import Timer
 from rectify.workflow import Facts, allowed_triggers, check_state, fire
 from rectify.workflow.definition import Definition
 
@@ -344,42 +347,63 @@ def overdue_seconds(hazard: Hazard, now: datetime) -> int | None:
 
 
 def summary(hazard: Hazard, now: datetime) -> dict[str, Any]:
-    """The list view of a hazard."""
+    """The list view of a hazard, JSON-ready."""
     late = overdue_seconds(hazard, now)
     return {
-        **hazard.model_dump(exclude={"plan", "pending_extension", "head_hash"}),
+        **hazard.model_dump(mode="json", exclude={"plan", "pending_extension", "head_hash"}),
         "overdue": late is not None,
         "overdue_seconds": late,
     }
+
+
+_penalties, _evidence_t, _timers_t = Penalty.__table__, Evidence.__table__, Timer.__table__  # type: ignore[attr-defined]
+# Core statements, built once: the view runs on every read and transition, and an ORM query
+# costs several times its SQL here.
+_PENALTIES = (
+    sa_select(*(c for c in _penalties.c if c.name not in ("hazard_id", "enterprise_id")))
+    .where(_penalties.c.hazard_id == bindparam("hid"))
+    .order_by(_penalties.c.id)
+)
+_EVIDENCE = (
+    sa_select(
+        _evidence_t.c.sha256, _evidence_t.c.size, _evidence_t.c.content_type, _evidence_t.c.filename
+    )
+    .where(_evidence_t.c.hazard_id == bindparam("hid"))
+    .order_by(_evidence_t.c.at)
+)
+_PENDING = (
+    sa_select(_timers_t.c.kind, _timers_t.c.due_at)
+    .where(_timers_t.c.hazard_id == bindparam("hid"))
+    .where(_timers_t.c.fired_at.is_(None), _timers_t.c.cancelled_at.is_(None))
+    .order_by(_timers_t.c.due_at)
+)
 
 
 def view(*, ctx: Context, session: Session, caller: Caller, hazard: Hazard) -> dict[str, Any]:
     """The whole hazard as the caller sees it, JSON-ready."""
     now = ctx.now()
     definition = ctx.registry.get(hazard.workflow_name, hazard.workflow_version)
-    penalties = session.exec(
-        select(Penalty).where(Penalty.hazard_id == hazard.id).order_by(col(Penalty.id))
-    ).all()
-    evidence = session.exec(
-        select(Evidence).where(Evidence.hazard_id == hazard.id).order_by(col(Evidence.at))
-    ).all()
-    body = {
+    rows = partial(_rows, session, hid=hazard.id)
+    return {
         **summary(hazard, now),
         "state_label": definition.label_of("state", hazard.state),
         "labels": {f: definition.label_of(f, s) for f, s in hazard.workflow_state.items()},
         "workflow": {"name": definition.name, "version": definition.version},
         "plan": hazard.plan,
         "pending_extension": hazard.pending_extension,
-        "penalties": [p.model_dump(exclude={"hazard_id", "enterprise_id"}) for p in penalties],
-        "pending_timers": [
-            {"kind": t.kind, "due_at": t.due_at}
-            for t in timers.pending(session=session, hazard_id=hazard.id)
-        ],
-        "evidence": [
-            e.model_dump(include={"sha256", "size", "content_type", "filename"}) for e in evidence
-        ],
+        "penalties": rows(_PENALTIES),
+        "pending_timers": rows(_PENDING),
+        "evidence": rows(_EVIDENCE),
         "allowed_triggers": allowed_triggers(
             definition, hazard.workflow_state, _facts(hazard, now), caller.role
         ),
     }
-    return jsonable_encoder(body)
+
+
+def _rows(session: Session, stmt: Any, **params: Any) -> list[dict[str, Any]]:
+    flush_deferred(session)  # a Core read: what this transaction queued must be in the table
+    result = session.connection().execute(stmt, params).mappings()
+    return [
+        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+        for row in result
+    ]

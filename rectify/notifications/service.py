@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
@@ -74,17 +75,22 @@ def enqueue(*, session: Session, event: dict[str, Any], hazard: Hazard) -> None:
         )
 
 
-def _active(session: Session) -> list[Webhook]:
+def _active(session: Session) -> list[Any]:
     # Read once per transaction: a timer batch appends hundreds of events, and a query per
     # event would also flush the batch each time. Subscriptions change in their own transaction.
     if "active_webhooks" not in session.info:
-        with session.no_autoflush:
-            stmt = select(Webhook).where(col(Webhook.active).is_(True))
-            session.info["active_webhooks"] = list(session.exec(stmt))
+        result = session.connection().execute(_ACTIVE)  # Core: no flush, a cached statement
+        session.info["active_webhooks"] = list(result)
     return session.info["active_webhooks"]
 
 
-def _matches(hook: Webhook, trigger: str, region_code: str) -> bool:
+_hooks = Webhook.__table__  # type: ignore[attr-defined]
+_ACTIVE = sa_select(_hooks.c.id, _hooks.c.event_types, _hooks.c.region_code).where(
+    _hooks.c.active.is_(True)
+)
+
+
+def _matches(hook: Any, trigger: str, region_code: str) -> bool:
     if trigger not in hook.event_types and ALL not in hook.event_types:
         return False
     return hook.region_code is None or region_code.startswith(region_prefix(hook.region_code))

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import bindparam, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from rectify.database.core import defer_insert, flush_deferred, utcnow
 from rectify.timers.models import Timer
@@ -51,14 +51,3 @@ def reschedule(
     """Replace the pending timer of one kind."""
     cancel(session=session, hazard_id=hazard_id, now=now, kinds=[kind])
     schedule(session=session, hazard_id=hazard_id, kind=kind, due_at=due_at)
-
-
-def pending(*, session: Session, hazard_id: int) -> list[Timer]:
-    """The hazard's pending timers, soonest first."""
-    stmt = (
-        select(Timer)
-        .where(Timer.hazard_id == hazard_id)
-        .where(col(Timer.fired_at).is_(None), col(Timer.cancelled_at).is_(None))
-        .order_by(col(Timer.due_at))
-    )
-    return list(session.exec(stmt))
