@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import StrictBool
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -36,7 +37,7 @@ class HazardBase(SQLModel):
 
 
 class HazardCreate(HazardBase):
-    pass
+    violation: StrictBool = False  # "true" is a string: a 422, not a silent yes
 
 
 class Hazard(HazardBase, table=True):

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     ValidationError,
     field_validator,
 )
@@ -82,7 +83,7 @@ class Accept(_Payload):
 
 class ReportProgress(_Payload):
     note: Text
-    percent: int | None = Field(default=None, ge=0, le=100)
+    percent: StrictInt | None = Field(default=None, ge=0, le=100)  # "50" is a string, not 50
 
 
 class RequestExtension(_Payload):

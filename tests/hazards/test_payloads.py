@@ -193,6 +193,7 @@ def _bad_values(s: Stage) -> list[tuple[str, dict[str, Any], set[str]]]:
             ("revise_plan", {"plan": {"goals": "消除隐患"}}, {f"plan.{k}" for k in GENERAL_PLAN}),
             ("report_progress", {"percent": 101}, {"percent"}),
             ("report_progress", {"percent": -1}, {"percent"}),
+            ("report_progress", {"percent": "50"}, {"percent"}),  # strict: not coerced
             ("request_extension", {"new_deadline": deadline}, {"new_deadline"}),
             (
                 "request_extension",
@@ -409,3 +410,19 @@ def test_unknown_trigger_is_422_and_a_forbidden_role_is_403(world: World) -> Non
     assert "inspector" in problem["detail"]
     refused("enterprise", "record_penalty", 403, decision_no="罚1", kind="fine", legal_basis="x")
     assert len(world.history(hid)) == version
+
+
+def test_reporting_with_a_string_for_violation_is_refused(world: World) -> None:
+    body = {
+        "enterprise_id": world.home_firm,
+        "title": "配电箱无防护",
+        "grade": "general",
+        "industry": "商贸",
+        "source": "inspection",
+        "violation": "true",
+    }
+    r = world.client.post("/api/v1/hazards", json=body, headers=world.h("inspector"))
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["violation"]
+    total = world.client.get("/api/v1/hazards", headers=world.h("dispatcher")).json()["total"]
+    assert total == 0  # nothing was registered
