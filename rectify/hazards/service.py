@@ -222,8 +222,9 @@ def apply(
         ),
     )
     outcome = fire(definition, trigger, before, facts, clean, role=caller.role)
-    hazard.state, hazard.supervision = outcome.after["state"], outcome.after["supervision"]
-    hazard.production, hazard.judicial = outcome.after["production"], outcome.after["judicial"]
+    for field, state in outcome.after.items():
+        if outcome.before[field] != state:  # most timer events move nothing; a set is not free
+            setattr(hazard, field, state)
     effect = Effect(
         session=session, hazard=hazard, caller=caller, policy=ctx.policy, now=now, before=before
     )
