@@ -28,9 +28,8 @@ from common import (
     Side,
     add_enterprise,
     durable,
-    fresh_dir,
     goal,
-    in_turn,
+    head_to_head,
     new_context,
     profiled,
     result,
@@ -129,16 +128,14 @@ def run(opts: Options) -> dict:
     ours = Side("rectify report+assign, 1 txn per hazard", "hazards/s")
     peer = Side("APScheduler 3.11 SQLAlchemyJobStore add_job", "jobs/s")
     with scratch(NAME) as tmp:
-        for r in range(opts.rounds):
-            for which, side in in_turn(r, ("rectify", ours), ("peer", peer)):
-                where = fresh_dir(tmp, f"{which}-{r}")
-                rate = (
-                    rectify_side(opts, where, count)
-                    if which == "rectify"
-                    else peer_side(where, count)
-                )
-                side.samples.append(rate)
-                print(f"  round {r + 1}: {which} {rate:,.0f} {side.unit}", flush=True)
+        head_to_head(
+            opts,
+            tmp,
+            {
+                "rectify": (ours, lambda where: rectify_side(opts, where, count)),
+                "peer": (peer, lambda where: peer_side(where, count)),
+            },
+        )
     ratio = ours.median / peer.median
     notes = []
     if not opts.quick and count < FULL:

@@ -34,9 +34,8 @@ from common import (
     Side,
     add_enterprise,
     durable_sqlite,
-    fresh_dir,
     goal,
-    in_turn,
+    head_to_head,
     new_context,
     profiled,
     result,
@@ -212,16 +211,15 @@ def run(opts: Options) -> dict:
     ours = Side("rectify service, 7 transactions per lifecycle", "lifecycles/s")
     peer = Side("SpiffWorkflow 3.2 BPMN, serialised to SQLite per step", "lifecycles/s")
     with scratch(NAME) as tmp:
-        for r in range(opts.rounds):
-            for which, side in in_turn(r, ("rectify", ours), ("peer", peer)):
-                where = fresh_dir(tmp, f"{which}-{r}")
-                rate = (
-                    rectify_side(opts, where, count)
-                    if which == "rectify"
-                    else spiff_side(where, count)
-                )
-                side.samples.append(rate)
-                print(f"  round {r + 1}: {which} {rate:,.1f} lifecycles/s", flush=True)
+        head_to_head(
+            opts,
+            tmp,
+            {
+                "rectify": (ours, lambda where: rectify_side(opts, where, count)),
+                "peer": (peer, lambda where: spiff_side(where, count)),
+            },
+            fmt=",.1f",
+        )
     return result(
         name=NAME,
         compares="main-track lifecycles/s: rectify service vs SpiffWorkflow BPMN + SQLite",

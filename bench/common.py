@@ -135,6 +135,20 @@ def in_turn(round_: int, *sides: T) -> list[T]:
     return list(sides) if round_ % 2 == 0 else list(reversed(sides))
 
 
+def head_to_head(
+    opts: Options,
+    tmp: Path,
+    sides: dict[str, tuple[Side, Callable[[Path], float]]],
+    fmt: str = ",.0f",
+) -> None:
+    """Run every side once per round in a fresh folder, in turn, and collect its rate."""
+    for r in range(opts.rounds):
+        for which, (side, measure) in in_turn(r, *sides.items()):
+            rate = measure(fresh_dir(tmp, f"{which}-{r}"))
+            side.samples.append(rate)
+            print(f"  round {r + 1}: {which} {rate:{fmt}} {side.unit}", flush=True)
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     out = fn()
