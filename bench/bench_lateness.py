@@ -22,38 +22,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import REGION, add_enterprise, new_context, sqlite_url  # noqa: E402
 from sqlmodel import col, func, select  # noqa: E402
 
 from rectify.auth.scope import Caller  # noqa: E402
-from rectify.config import Settings  # noqa: E402
-from rectify.context import Context, build_context  # noqa: E402
+from rectify.context import Context  # noqa: E402
 from rectify.database.core import utcnow  # noqa: E402
-from rectify.database.migrate import upgrade  # noqa: E402
-from rectify.enterprises.codes import credit_code_check_char  # noqa: E402
-from rectify.enterprises.models import Enterprise  # noqa: E402
 from rectify.hazards import service  # noqa: E402
 from rectify.hazards.models import HazardCreate  # noqa: E402
 from rectify.timers.models import Timer  # noqa: E402
 from tests.processes import Server  # noqa: E402
 
-DISPATCHER = Caller(role="dispatcher", name="bench", region_code="420102")
-
-
-def open_db(data_dir: Path) -> tuple[str, Context, int]:
-    url = f"sqlite:///{data_dir / 'rectify.db'}"
-    upgrade(url)
-    ctx = build_context(Settings(database_url=url, data_dir=data_dir, scheduler=False))
-    first17 = "91420102MA4K00001"
-    with ctx.db.write() as session:
-        firm = Enterprise(
-            name="基准企业",
-            credit_code=first17 + credit_code_check_char(first17),
-            industry="化工",
-            region_code="420102",
-        )
-        session.add(firm)
-        session.flush()
-        return url, ctx, firm.id  # type: ignore[return-value]
+DISPATCHER = Caller(role="dispatcher", name="bench", region_code=REGION)
 
 
 def report(ctx: Context, firm: int, count: int) -> list[int]:
@@ -115,7 +95,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="rectify-lateness-"))
-    url, ctx, firm = open_db(data_dir)
+    ctx = new_context(data_dir)
+    firm = add_enterprise(ctx)
+    url = sqlite_url(data_dir / "rectify.db")
     rounds = []
     with Server(data_dir, url, RECTIFY_SCHEDULER="1") as server:
         for _ in range(args.rounds):

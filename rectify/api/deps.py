@@ -11,6 +11,7 @@ from sqlmodel import Session
 from rectify.auth import service as auth
 from rectify.auth.scope import Caller
 from rectify.context import Context
+from rectify.database.core import MAX_ID
 from rectify.exceptions import Forbidden, InvalidInput
 
 
@@ -58,7 +59,6 @@ def parse_if_match(value: str | None) -> int | None:
     return int(raw)
 
 
-MAX_ID = 2**63 - 1  # BIGINT: a larger id can name no row, and must not reach the driver
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
 """A path parameter naming a row: 1 ≤ id < 2**63, else a 422 naming it."""
 RowIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]

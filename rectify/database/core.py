@@ -46,6 +46,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+MAX_ID = 2**63 - 1
+"""The largest id a BIGINT holds: a larger one names no row and must not reach the driver."""
+
 _DEFERRED = "rectify_deferred_inserts"
 
 
@@ -53,6 +56,17 @@ def defer_insert(session: Session, table: Table, row: dict[str, Any]) -> None:
     """Queue an INSERT of `row` (every row of a table with the same keys) in this session's
     transaction. An ORM object costs ~100 µs to build and flush; a queued row a few µs."""
     session.info.setdefault(_DEFERRED, {}).setdefault(table, []).append(row)
+
+
+def read_rows(session: Session, statement: Any, **params: Any) -> list[dict[str, Any]]:
+    """Rows of a Core select in the session's transaction, JSON-ready (times as ISO 8601).
+    Queued rows are sent first: a Core read does not trigger the session's own flushes."""
+    flush_deferred(session)
+    result = session.connection().execute(statement, params).mappings()
+    return [
+        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+        for row in result
+    ]
 
 
 def flush_deferred(session: Session) -> None:

@@ -10,7 +10,7 @@ from pydantic import StrictBool
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from rectify.database.core import UTCDateTime, utcnow
+from rectify.database.core import MAX_ID, UTCDateTime, utcnow
 
 
 class Grade(StrEnum):
@@ -26,7 +26,7 @@ class Source(StrEnum):
 
 
 class HazardBase(SQLModel):
-    enterprise_id: int = Field(ge=1, le=2**63 - 1)
+    enterprise_id: int = Field(ge=1, le=MAX_ID)
     title: str = Field(min_length=1, max_length=300)
     description: str = Field(default="", max_length=10000)
     grade: Grade

@@ -21,7 +21,7 @@ from rectify.audit import service as audit
 from rectify.audit.chain import GENESIS, canonical_json
 from rectify.auth.scope import SYSTEM, Caller, in_region
 from rectify.context import Context
-from rectify.database.core import flush_deferred
+from rectify.database.core import read_rows
 from rectify.enterprises import service as enterprises
 from rectify.enterprises.models import Enterprise
 from rectify.evidence.models import Evidence
@@ -31,7 +31,7 @@ from rectify.hazards.effects import Effect, apply_effect
 from rectify.hazards.models import Hazard, HazardCreate, IdempotencyRecord, Penalty
 from rectify.notifications import service as notifications
 from rectify.observability import metrics
-from rectify.timers.models import Timer
+from rectify.timers import service as timers
 from rectify.workflow import Facts, allowed_triggers, check_state, fire
 from rectify.workflow.definition import Definition
 
@@ -357,7 +357,7 @@ def summary(hazard: Hazard, now: datetime) -> dict[str, Any]:
     }
 
 
-_penalties, _evidence_t, _timers_t = Penalty.__table__, Evidence.__table__, Timer.__table__  # type: ignore[attr-defined]
+_penalties, _evidence_t = Penalty.__table__, Evidence.__table__  # type: ignore[attr-defined]
 # Core statements, built once: the view runs on every read and transition, and an ORM query
 # costs several times its SQL here.
 _PENALTIES = (
@@ -372,19 +372,13 @@ _EVIDENCE = (
     .where(_evidence_t.c.hazard_id == bindparam("hid"))
     .order_by(_evidence_t.c.at)
 )
-_PENDING = (
-    sa_select(_timers_t.c.kind, _timers_t.c.due_at)
-    .where(_timers_t.c.hazard_id == bindparam("hid"))
-    .where(_timers_t.c.fired_at.is_(None), _timers_t.c.cancelled_at.is_(None))
-    .order_by(_timers_t.c.due_at)
-)
 
 
 def view(*, ctx: Context, session: Session, caller: Caller, hazard: Hazard) -> dict[str, Any]:
     """The whole hazard as the caller sees it, JSON-ready."""
     now = ctx.now()
     definition = ctx.registry.get(hazard.workflow_name, hazard.workflow_version)
-    rows = partial(_rows, session, hid=hazard.id)
+    rows = partial(read_rows, session, hid=hazard.id)
     return {
         **summary(hazard, now),
         "state_label": definition.label_of("state", hazard.state),
@@ -393,18 +387,9 @@ def view(*, ctx: Context, session: Session, caller: Caller, hazard: Hazard) -> d
         "plan": hazard.plan,
         "pending_extension": hazard.pending_extension,
         "penalties": rows(_PENALTIES),
-        "pending_timers": rows(_PENDING),
+        "pending_timers": timers.pending(session=session, hazard_id=hazard.id),
         "evidence": rows(_EVIDENCE),
         "allowed_triggers": allowed_triggers(
             definition, hazard.workflow_state, _facts(hazard, now), caller.role
         ),
     }
-
-
-def _rows(session: Session, stmt: Any, **params: Any) -> list[dict[str, Any]]:
-    flush_deferred(session)  # a Core read: what this transaction queued must be in the table
-    result = session.connection().execute(stmt, params).mappings()
-    return [
-        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
-        for row in result
-    ]

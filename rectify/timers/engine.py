@@ -73,8 +73,8 @@ def _fire_batch(ctx: Context, limit: int, *, isolate: bool) -> Batch:
     with ctx.db.write() as session:
         claimed = _claim(session, now, limit, ctx.db.is_sqlite)
         marks = []
+        fire = _fire_isolated if isolate else _fire_one
         for timer, hazard in claimed:
-            fire = _fire_isolated if isolate else _fire_one
             outcome = fire(session, ctx, timer, hazard, now)
             fired, skipped = (fired + 1, skipped) if outcome == "fired" else (fired, skipped + 1)
             marks.append({"timer_id": timer.id, "fired_at": now, "outcome": outcome})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
-from rectify.database.core import defer_insert, flush_deferred, utcnow
+from rectify.database.core import defer_insert, flush_deferred, read_rows, utcnow
 from rectify.timers.models import Timer
 
 # Timers that stop mattering once the enterprise has confirmed rectification.
@@ -24,14 +26,18 @@ def schedule(
 
 
 _table = Timer.__table__
-_PENDING = (
+_IS_PENDING = (_table.c.fired_at.is_(None), _table.c.cancelled_at.is_(None))
+_CANCEL_ALL = (
     update(_table)  # Core, not ORM: no identity-map synchronisation; built once, compiled once
-    .where(_table.c.hazard_id == bindparam("b_hazard_id"))
-    .where(_table.c.fired_at.is_(None), _table.c.cancelled_at.is_(None))
+    .where(_table.c.hazard_id == bindparam("b_hazard_id"), *_IS_PENDING)
     .values(cancelled_at=bindparam("now"))
 )
-_CANCEL_ALL = _PENDING
-_CANCEL_KINDS = _PENDING.where(_table.c.kind.in_(bindparam("kinds", expanding=True)))
+_CANCEL_KINDS = _CANCEL_ALL.where(_table.c.kind.in_(bindparam("kinds", expanding=True)))
+_PENDING = (
+    sa_select(_table.c.kind, _table.c.due_at)
+    .where(_table.c.hazard_id == bindparam("hid"), *_IS_PENDING)
+    .order_by(_table.c.due_at)
+)
 
 
 def cancel(
@@ -51,3 +57,8 @@ def reschedule(
     """Replace the pending timer of one kind."""
     cancel(session=session, hazard_id=hazard_id, now=now, kinds=[kind])
     schedule(session=session, hazard_id=hazard_id, kind=kind, due_at=due_at)
+
+
+def pending(*, session: Session, hazard_id: int) -> list[dict[str, Any]]:
+    """The hazard's pending timers, soonest first: `kind` and `due_at` (ISO 8601)."""
+    return read_rows(session, _PENDING, hid=hazard_id)
