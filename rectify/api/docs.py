@@ -60,7 +60,7 @@ def install(app: FastAPI) -> None:
     """
     mount_static(app)
 
-    @app.get("/docs", include_in_schema=False)
+    @app.api_route("/docs", methods=["GET", "HEAD"], include_in_schema=False)
     def swagger_ui(request: Request) -> HTMLResponse:
         """Swagger UI over /openapi.json, offline."""
         root = request.scope.get("root_path", "")
@@ -69,7 +69,7 @@ def install(app: FastAPI) -> None:
             swagger_page(title=title, root_path=root, openapi_url=app.openapi_url or "")
         )
 
-    @app.get("/redoc", include_in_schema=False)
+    @app.api_route("/redoc", methods=["GET", "HEAD"], include_in_schema=False)
     def redoc(request: Request) -> RedirectResponse:
         """ReDoc is not shipped (docs/DECISIONS.md, "Pages"): the one API page is /docs."""
         return RedirectResponse(request.scope.get("root_path", "") + "/docs")

@@ -47,6 +47,7 @@ def directives(policy: str) -> dict[str, str]:
 
 
 def test_pages_carry_the_strict_policy(web: TestClient) -> None:
+    assert web.head("/docs").status_code == 200
     r = web.get("/docs")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert r.headers["content-security-policy"] == PAGE_CSP
