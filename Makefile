@@ -60,12 +60,16 @@ lint: $(STAMP)
 lock: $(UV)
 	$(call compile_lock,$(LOCK))
 
-# The lock must be what `make lock` would write now: resolve again into a copy and compare.
+# The lock's pins must be what `make lock` would write now: resolve again into a copy and compare
+# the requirement lines (hashes and comments aside: a wheel the index adds later to a pinned
+# version is no disagreement with pyproject.toml).
+PINS = grep -v -e '--hash=' -e '^ *\#'
 lock-check: $(UV)
 	@tmp=$$(mktemp -d) && cp $(LOCK) $$tmp/lock && \
 	$(call compile_lock,$$tmp/lock) && \
-	if cmp -s $(LOCK) $$tmp/lock; then rm -rf $$tmp; else \
-		diff -u $(LOCK) $$tmp/lock | head -40; rm -rf $$tmp; \
+	$(PINS) $(LOCK) >$$tmp/old && $(PINS) $$tmp/lock >$$tmp/new && \
+	if cmp -s $$tmp/old $$tmp/new; then rm -rf $$tmp; else \
+		diff -u --label $(LOCK) --label 'make lock' $$tmp/old $$tmp/new | head -40; rm -rf $$tmp; \
 		echo "$(LOCK) does not match pyproject.toml: run 'make lock' and commit $(LOCK)." >&2; \
 		exit 1; fi
 
