@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from rectify import __version__
-from rectify.api import problems
+from rectify.api import docs, problems
+from rectify.api.security import SecurityHeaders
 from rectify.audit.views import router as audit
 from rectify.context import Context
 from rectify.enterprises.views import router as enterprises
@@ -46,6 +47,8 @@ def create_app(ctx: Context) -> FastAPI:
         title="rectify",
         version=__version__,
         description="安全生产事故隐患整改督办: hazards, deadlines, escalation and audit.",
+        docs_url=None,  # /docs and /redoc come from api/docs.py, offline
+        redoc_url=None,
     )
     app.state.context = ctx
     problems.install(app)
@@ -53,6 +56,7 @@ def create_app(ctx: Context) -> FastAPI:
     for router in (enterprises, hazards, evidence, workflows, audit, notifications):
         api.include_router(router)
     app.include_router(api)
+    docs.install(app)  # /docs, /redoc and /console/static
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -82,4 +86,5 @@ def create_app(ctx: Context) -> FastAPI:
         return await call_next(request)
 
     install_observability(app)  # /metrics; the request id wraps every middleware above
+    app.add_middleware(SecurityHeaders)  # outermost: every response gets the headers
     return app

@@ -100,8 +100,7 @@ ROWS: dict[tuple[str, str], Row] = {
     # the framework's and the operators' public endpoints
     ("GET", "/openapi.json"): Row(None, ok=200),
     ("GET", "/docs"): Row(None, ok=200),
-    ("GET", "/docs/oauth2-redirect"): Row(None, ok=200),
-    ("GET", "/redoc"): Row(None, ok=200),
+    ("GET", "/redoc"): Row(None, ok=200),  # a redirect to /docs, followed
     ("GET", "/healthz"): Row(None, ok=200),
     ("GET", "/metrics"): Row(None, ok=200),
     # enterprises: registering outside one's region is 403 (the region is the caller's input)

@@ -1,0 +1,1 @@
+"""The HTTP layer: the app factory, error mapping and request dependencies."""

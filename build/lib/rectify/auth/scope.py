@@ -1,0 +1,78 @@
+"""Who is calling and what they can see: roles, region scopes (行政区划) and enterprise scope.
+
+A 6-digit region code widens with trailing zero pairs: 420000 sees every code starting 42,
+420100 every code starting 4201, 420102 only itself. Outside the scope a hazard is 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_
+from sqlmodel import col
+
+LEVELS = ("county", "city", "province")
+
+
+def region_prefix(code: str) -> str:
+    """The prefix a region code covers: 420000 → 42, 420100 → 4201, 420102 → 420102."""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
+
+
+def region_level(code: str) -> str:
+    """province, city or county, from the trailing zero pairs."""
+    return LEVELS[3 - len(region_prefix(code)) // 2]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated principal of one request (or the timer engine)."""
+
+    role: str
+    name: str
+    principal_id: int | None = None
+    region_code: str | None = None
+    enterprise_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.name}"
+
+    @property
+    def level(self) -> str | None:
+        """The caller's administrative level (None: above every level)."""
+        return region_level(self.region_code) if self.region_code else None
+
+    def sees(self, *, region_code: str, enterprise_id: int) -> bool:
+        """True when an object in this region and enterprise is inside the caller's scope."""
+        if self.role == "enterprise":
+            return enterprise_id == self.enterprise_id
+        if self.region_code is None:
+            return True
+        return region_code.startswith(region_prefix(self.region_code))
+
+    def scope_filter(self, model: Any) -> Any | None:
+        """A WHERE clause limiting `model` (with region_code and an enterprise id) to scope."""
+        if self.role == "enterprise":
+            column = model.id if model.__tablename__ == "enterprises" else model.enterprise_id
+            return col(column) == self.enterprise_id
+        if self.region_code is None:
+            return None
+        return in_region(col(model.region_code), self.region_code)
+
+
+def in_region(column: Any, code: str) -> Any:
+    """`column` lies in the region `code` covers, as a range an index can answer (a LIKE
+    prefix cannot use SQLite's default index: a count over 1M hazards read every row)."""
+    prefix = region_prefix(code)
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # region codes are digits: "4201" → "4202"
+    return and_(column >= prefix, column < after)
+
+
+SYSTEM = Caller(role="system", name="scheduler")
+"""The timer engine; it appears in histories as `system:scheduler`."""

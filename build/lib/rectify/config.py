@@ -1,0 +1,72 @@
+"""Settings: `config/settings.toml`, overridden by `RECTIFY_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+# The repository root: config/ and workflows/ sit beside the package (editable install).
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = Path(os.environ.get("RECTIFY_CONFIG_DIR", ROOT / "config"))
+
+
+class Settings(BaseSettings):
+    """Everything the service reads at start-up; one instance per process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RECTIFY_", toml_file=CONFIG_DIR / "settings.toml", extra="ignore"
+    )
+
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    policy_file: Path = Path("config/policy.toml")
+    workflows_dir: Path = ROOT / "workflows"
+    evidence_max_bytes: int = 20 * 1024 * 1024
+    demo: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8000
+    scheduler: bool = True
+    timer_interval_seconds: float = 0.5
+    timer_batch: int = 500
+    webhook_interval_seconds: float = 1.0
+    checkpoint_interval_seconds: float = 3600.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL: the configured one, or SQLite under the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'rectify.db').resolve()}"
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.data_dir / "evidence"
+
+    @property
+    def policy_path(self) -> Path:
+        return self.policy_file if self.policy_file.is_absolute() else ROOT / self.policy_file
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own `Settings`)."""
+    return Settings()

@@ -1,0 +1,39 @@
+"""Everything a request or a timer needs, built once per process: settings, database,
+workflow definitions, deadline policy, evidence store and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rectify.config import Settings
+from rectify.database.core import Database, utcnow
+from rectify.evidence.storage import EvidenceStore
+from rectify.timers.policy import Policy, load_policy
+from rectify.workflow.definition import Registry, load_registry
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    registry: Registry
+    policy: Policy
+    evidence: EvidenceStore
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def build_context(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Context:
+    """Open the database and load the definitions and policy named by the settings."""
+    return Context(
+        settings=settings,
+        db=Database(settings.db_url),
+        registry=load_registry(settings.workflows_dir),
+        policy=load_policy(settings.policy_path),
+        evidence=EvidenceStore(settings.evidence_dir, settings.evidence_max_bytes),
+        clock=clock,
+    )

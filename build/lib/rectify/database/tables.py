@@ -1,0 +1,30 @@
+"""Imports every table model so that SQLModel.metadata (and so Alembic) knows them all."""
+
+from sqlmodel import SQLModel
+
+from rectify.audit.models import Checkpoint, CheckpointHead, Event, WorkflowVersion
+from rectify.auth.models import Principal
+from rectify.enterprises.models import Enterprise
+from rectify.evidence.models import Evidence
+from rectify.hazards.models import Hazard, IdempotencyRecord, Penalty
+from rectify.notifications.models import Delivery, Webhook
+from rectify.timers.models import Timer
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointHead",
+    "Delivery",
+    "Enterprise",
+    "Event",
+    "Evidence",
+    "Hazard",
+    "IdempotencyRecord",
+    "Penalty",
+    "Principal",
+    "Timer",
+    "Webhook",
+    "WorkflowVersion",
+    "metadata",
+]

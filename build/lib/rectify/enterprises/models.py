@@ -1,0 +1,53 @@
+"""Enterprises (生产经营单位): the table row and the API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel
+
+from rectify.database.core import UTCDateTime, utcnow
+from rectify.enterprises.codes import check_credit_code, check_region_code
+
+
+class EnterpriseBase(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    credit_code: str = Field(description="统一社会信用代码, 18 characters (GB 32100-2015)")
+    industry: str = Field(min_length=1, max_length=100)
+    region_code: str = Field(description="6-digit 行政区划代码")
+
+
+class EnterpriseCreate(EnterpriseBase):
+    @field_validator("credit_code")
+    @classmethod
+    def _credit_code(cls, v: str) -> str:
+        return check_credit_code(v)
+
+    @field_validator("region_code")
+    @classmethod
+    def _region_code(cls, v: str) -> str:
+        return check_region_code(v)
+
+
+class Enterprise(EnterpriseBase, table=True):
+    __tablename__ = "enterprises"
+
+    id: int | None = Field(default=None, primary_key=True)
+    credit_code: str = Field(unique=True, index=True)
+    region_code: str = Field(index=True)
+    closure_recommended: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PenaltyCounts(SQLModel):
+    total: int
+    last_180_days: int
+    last_365_days: int
+
+
+class EnterprisePublic(EnterpriseBase):
+    id: int
+    closure_recommended: bool
+    created_at: datetime
+    penalty_counts: PenaltyCounts

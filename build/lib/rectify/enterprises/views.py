@@ -1,0 +1,52 @@
+"""HTTP for enterprises: register (dispatcher, admin) and read in scope."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from rectify.api.deps import (
+    ContextDep,
+    CurrentCaller,
+    Limit,
+    Offset,
+    RowId,
+    SessionDep,
+    require,
+)
+from rectify.enterprises import service
+from rectify.enterprises.models import EnterpriseCreate, EnterprisePublic
+
+router = APIRouter(prefix="/enterprises", tags=["enterprises"])
+
+
+@router.post("", status_code=201, response_model=EnterprisePublic)
+def create_enterprise(
+    data: EnterpriseCreate, ctx: ContextDep, caller: CurrentCaller
+) -> EnterprisePublic:
+    """Register an enterprise (生产经营单位) in the caller's region."""
+    require(caller, "dispatcher", "admin")
+    with ctx.db.write() as session:
+        enterprise = service.create(session=session, caller=caller, data=data)
+        return service.to_public(session=session, enterprise=enterprise, now=ctx.now())
+
+
+@router.get("", response_model=list[EnterprisePublic])
+def list_enterprises(
+    ctx: ContextDep,
+    session: SessionDep,
+    caller: CurrentCaller,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[EnterprisePublic]:
+    """Enterprises in the caller's scope."""
+    rows = service.list_(session=session, caller=caller, limit=limit, offset=offset)
+    return [service.to_public(session=session, enterprise=e, now=ctx.now()) for e in rows]
+
+
+@router.get("/{enterprise_id}", response_model=EnterprisePublic)
+def get_enterprise(
+    enterprise_id: RowId, ctx: ContextDep, session: SessionDep, caller: CurrentCaller
+) -> EnterprisePublic:
+    """One enterprise with `closure_recommended` and its penalty counts."""
+    enterprise = service.get(session=session, caller=caller, enterprise_id=enterprise_id)
+    return service.to_public(session=session, enterprise=enterprise, now=ctx.now())

@@ -1,0 +1,34 @@
+"""HTTP for evidence: multipart upload to a hazard, and download by hash."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, UploadFile
+from fastapi.responses import FileResponse
+
+from rectify.api.deps import ContextDep, CurrentCaller, RowId, SessionDep
+from rectify.evidence import service
+from rectify.evidence.models import EvidencePublic
+
+router = APIRouter(prefix="/hazards/{hazard_id}/evidence", tags=["evidence"])
+
+
+@router.post("", status_code=201, response_model=EvidencePublic)
+def upload_evidence(
+    hazard_id: RowId, file: Annotated[UploadFile, File()], ctx: ContextDep, caller: CurrentCaller
+) -> EvidencePublic:
+    """Upload a JPEG, PNG, WebP or PDF (sniffed by content), stored by its SHA-256."""
+    row = service.upload(
+        ctx=ctx, caller=caller, hazard_id=hazard_id, stream=file.file, filename=file.filename
+    )
+    return EvidencePublic.model_validate(row, from_attributes=True)
+
+
+@router.get("/{sha256}")
+def download_evidence(
+    hazard_id: RowId, sha256: str, ctx: ContextDep, session: SessionDep, caller: CurrentCaller
+) -> FileResponse:
+    """The stored bytes of one piece of evidence."""
+    row = service.get(session=session, caller=caller, hazard_id=hazard_id, sha256=sha256)
+    return FileResponse(ctx.evidence.path(row.sha256), media_type=row.content_type)

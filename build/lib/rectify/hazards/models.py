@@ -1,0 +1,174 @@
+"""Hazards (事故隐患): the table rows (hazard, penalty, idempotency record) and API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import StrictBool
+from sqlalchemy import JSON, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from rectify.database.core import MAX_ID, UTCDateTime, utcnow
+
+
+class Grade(StrEnum):
+    general = "general"  # 一般事故隐患
+    major = "major"  # 重大事故隐患
+
+
+class Source(StrEnum):
+    self_check = "self_check"  # 企业自查
+    inspection = "inspection"  # 执法检查
+    public_report = "public_report"  # 群众举报
+    monitoring = "monitoring"  # 监测预警
+
+
+class HazardBase(SQLModel):
+    enterprise_id: int = Field(ge=1, le=MAX_ID)
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(default="", max_length=10000)
+    grade: Grade
+    industry: str = Field(min_length=1, max_length=100)
+    source: Source
+    location: str = Field(default="", max_length=500)
+    violation: bool = False
+
+
+class HazardCreate(HazardBase):
+    violation: StrictBool = False  # "true" is a string: a 422, not a silent yes
+
+
+class Hazard(HazardBase, table=True):
+    __tablename__ = "hazards"
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprises.id", index=True)
+    region_code: str = Field(index=True)  # the enterprise's, copied for scope filters
+    grade: str
+    source: str
+    state: str = Field(index=True)
+    supervision: str
+    production: str
+    judicial: str
+    resolution: str | None = None  # rectified | dismissed | shut_down, once final
+    supervision_level: str | None = None
+    workflow_name: str
+    workflow_version: int
+    version: int = 1  # the number of events; If-Match and ETag carry it
+    head_hash: str  # hash of the newest event of this hazard's chain
+    reported_by: str
+    assignee: str | None = None
+    assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    deadline: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    plan: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    pending_extension: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    verify_failures: int = 0
+    penalty_count: int = 0  # kept by record_penalty; the close guard reads it
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def workflow_state(self) -> dict[str, str]:
+        return {
+            "state": self.state,
+            "supervision": self.supervision,
+            "production": self.production,
+            "judicial": self.judicial,
+        }
+
+
+class Penalty(SQLModel, table=True):
+    """A penalty decision (行政处罚) recorded against a hazard and so its enterprise."""
+
+    __tablename__ = "penalties"
+
+    id: int | None = Field(default=None, primary_key=True)
+    hazard_id: int = Field(foreign_key="hazards.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprises.id", index=True)
+    decision_no: str
+    kind: str
+    amount_yuan: float | None = None
+    legal_basis: str
+    recorded_by: str
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first response to a transition request carrying an Idempotency-Key."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("principal_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    principal_id: int = Field(foreign_key="principals.id")
+    key: str
+    request_hash: str
+    hazard_id: int
+    status_code: int
+    body: dict[str, Any] = Field(sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PenaltyPublic(SQLModel):
+    id: int
+    decision_no: str
+    kind: str
+    amount_yuan: float | None
+    legal_basis: str
+    recorded_by: str
+    at: datetime
+
+
+class TimerPublic(SQLModel):
+    kind: str
+    due_at: datetime
+
+
+class HazardSummary(HazardBase):
+    """One row of the hazard list."""
+
+    id: int
+    region_code: str
+    state: str
+    supervision: str
+    production: str
+    judicial: str
+    resolution: str | None
+    supervision_level: str | None
+    version: int
+    deadline: datetime | None
+    overdue: bool
+    overdue_seconds: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class HazardPublic(HazardSummary):
+    """The whole hazard as one caller may see it."""
+
+    state_label: str
+    labels: dict[str, str]  # Chinese label of each region's current state
+    workflow: dict[str, Any]
+    reported_by: str
+    assignee: str | None
+    plan: dict[str, Any] | None
+    pending_extension: dict[str, Any] | None
+    verify_failures: int
+    penalties: list[PenaltyPublic]
+    pending_timers: list[TimerPublic]
+    evidence: list[dict[str, Any]]
+    allowed_triggers: list[str]
+
+
+class HazardPage(SQLModel):
+    items: list[HazardSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class TransitionRequest(SQLModel):
+    trigger: str = Field(min_length=1)
+    payload: dict[str, Any] = {}

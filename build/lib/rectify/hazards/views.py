@@ -1,0 +1,120 @@
+"""HTTP for hazards: report, list, read, transitions and history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+
+from rectify.api.deps import (
+    ContextDep,
+    CurrentCaller,
+    Limit,
+    Offset,
+    RowId,
+    RowIdFilter,
+    SessionDep,
+    page,
+    parse_if_match,
+)
+from rectify.audit import service as audit
+from rectify.hazards import service
+from rectify.hazards.models import Grade, HazardCreate, HazardPage, HazardPublic, TransitionRequest
+
+router = APIRouter(prefix="/hazards", tags=["hazards"])
+
+
+def _etag(response: Response, body: dict[str, Any]) -> dict[str, Any]:
+    response.headers["ETag"] = f'"{body["version"]}"'
+    return body
+
+
+@router.post("", status_code=201, response_model=HazardPublic)
+def report_hazard(
+    data: HazardCreate, ctx: ContextDep, caller: CurrentCaller, response: Response
+) -> dict[str, Any]:
+    """Report a hazard (dispatcher, inspector, or the enterprise itself); state `reported`."""
+    body = service.report(ctx=ctx, caller=caller, data=data)
+    response.headers["Location"] = f"/api/v1/hazards/{body['id']}"
+    return _etag(response, body)
+
+
+@router.get("", response_model=HazardPage)
+def list_hazards(
+    ctx: ContextDep,
+    session: SessionDep,
+    caller: CurrentCaller,
+    state: str | None = None,
+    supervision: str | None = None,
+    production: str | None = None,
+    judicial: str | None = None,
+    overdue: bool | None = None,
+    grade: Grade | None = None,
+    enterprise_id: RowIdFilter = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Hazards in scope, filtered and paginated."""
+    filters = service.Filters(
+        state=state,
+        supervision=supervision,
+        production=production,
+        judicial=judicial,
+        overdue=overdue,
+        grade=grade,
+        enterprise_id=enterprise_id,
+        region=region,
+    )
+    now = ctx.now()
+    rows, total = service.list_(
+        session=session, caller=caller, filters=filters, now=now, limit=limit, offset=offset
+    )
+    items = [service.summary(h, now) for h in rows]
+    return page(items, total, limit, offset)
+
+
+@router.get("/{hazard_id}", response_model=HazardPublic)
+def get_hazard(
+    hazard_id: RowId,
+    ctx: ContextDep,
+    session: SessionDep,
+    caller: CurrentCaller,
+    response: Response,
+) -> dict[str, Any]:
+    """The hazard with its branches, deadline, plan, penalties, timers and allowed triggers."""
+    hazard = service.get(session=session, caller=caller, hazard_id=hazard_id)
+    return _etag(response, service.view(ctx=ctx, session=session, caller=caller, hazard=hazard))
+
+
+@router.post("/{hazard_id}/transitions", response_model=HazardPublic)
+def apply_transition(
+    hazard_id: RowId,
+    request: TransitionRequest,
+    ctx: ContextDep,
+    caller: CurrentCaller,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Fire a trigger. `If-Match: "<version>"` refuses stale decisions; `Idempotency-Key`
+    makes a retry return the first response without applying anything again."""
+    body = service.transition(
+        ctx=ctx,
+        caller=caller,
+        hazard_id=hazard_id,
+        trigger=request.trigger,
+        payload=request.payload,
+        if_match=parse_if_match(if_match),
+        idempotency_key=idempotency_key,
+    )
+    return _etag(response, body)
+
+
+@router.get("/{hazard_id}/history")
+def get_history(
+    hazard_id: RowId, session: SessionDep, caller: CurrentCaller
+) -> list[dict[str, Any]]:
+    """The hazard's events in order, each with its hash-chain link."""
+    service.get(session=session, caller=caller, hazard_id=hazard_id)
+    return [audit.to_public(e) for e in audit.history(session=session, hazard_id=hazard_id)]

@@ -1,0 +1,53 @@
+"""APScheduler inside each `rectify serve` process: a few interval jobs, none per hazard.
+
+Jobs receive the process context, never a session; each run opens its own transactions.
+A MemoryJobStore is right here: the durable state is the timers table, not the jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from rectify.context import Context
+from rectify.timers.engine import catch_up
+
+log = logging.getLogger(__name__)
+
+
+def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job()
+        except Exception:  # a failed sweep is retried at the next interval
+            log.exception("%s job failed", name)
+
+    return run
+
+
+def build_scheduler(ctx: Context, worker: str) -> BackgroundScheduler:
+    """The process's jobs: timers, webhook deliveries and audit checkpoints."""
+    s = ctx.settings
+    scheduler = BackgroundScheduler(
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+    timers = _guarded("timers", lambda: catch_up(ctx=ctx, limit=s.timer_batch))
+    scheduler.add_job(
+        timers, "interval", seconds=s.timer_interval_seconds, id="timers", next_run_time=ctx.now()
+    )  # catch up at once on start
+    from rectify.notifications.worker import run_once
+
+    webhooks = _guarded("webhooks", lambda: run_once(ctx, worker))
+    scheduler.add_job(webhooks, "interval", seconds=s.webhook_interval_seconds, id="webhooks")
+    from rectify.audit.checkpoints import write_checkpoint
+
+    checkpoint = _guarded(
+        "checkpoints", lambda: write_checkpoint(ctx=ctx, actor="system:scheduler")
+    )
+    scheduler.add_job(
+        checkpoint, "interval", seconds=s.checkpoint_interval_seconds, id="checkpoints"
+    )
+    return scheduler
