@@ -2,8 +2,9 @@
 the request's headers alone and turns strangers away without touching their body.
 
 `/api/*` needs `Authorization: Bearer <token>` (an unknown path there is a 401 to a stranger,
-a 404 to a caller), `/console/*` the session cookie; other paths are the router's. The caller is stored in `scope["state"]["caller"]` (so
-`request.state.caller`), a console session's CSRF token in `scope["state"]["csrf_token"]`.
+a 404 to a caller), `/console/*` the session cookie; other paths are the router's. The caller
+is stored in `scope["state"]["caller"]` (so `request.state.caller`), a console session's CSRF
+token in `scope["state"]["csrf_token"]`.
 Strangers get a 401 problem document (API), a redirect to /console/login (console GET) or a 401
 page (any other console method). The lookup is made in the database on every request, so a
 revoked or expired principal is refused at once in every process.

@@ -14,7 +14,7 @@ from collections import deque
 import anyio.from_thread
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from rectify.exceptions import InvalidInput
 
@@ -94,6 +94,10 @@ class MultipartFile(io.RawIOBase):
             return await self._body.__anext__()
         except StopAsyncIteration:
             return None
+        except ClientDisconnect:
+            # The client went away, or the body limit cut it off (which then answers 413):
+            # a 4xx that unwinds the upload (its staging file is removed), not a server error.
+            raise self._invalid("the upload ended early: the connection was closed") from None
 
     def _invalid(self, message: str) -> InvalidInput:
         return InvalidInput.fields([{"field": self.field, "message": message}])

@@ -52,4 +52,6 @@ async def checked_form(request: Request) -> FormData:
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]
-"""A console form whose CSRF token matched; declare it on every POST view."""
+"""A console form whose CSRF token matched; declare it on every POST view. For urlencoded forms:
+an upload form (multipart, streamed) sends the token in the X-CSRF-Token header, or its view
+calls `check_csrf` with the field before reading the file."""

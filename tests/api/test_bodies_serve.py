@@ -245,6 +245,22 @@ def test_an_over_limit_chunked_upload_with_a_token_is_413_and_leaves_nothing(ser
     assert len(httpx.get(evidence, headers=serve.h("auditor")).json()["evidence"]) == 1
 
 
+def test_other_parts_cannot_carry_an_upload_past_the_limit(serve: Serve) -> None:
+    """A 2 MiB text part before a small file: the body limit (not the file's) cuts it off."""
+
+    def body() -> Iterator[bytes]:
+        yield f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="note"\r\n\r\n'.encode()
+        for _ in range(32):
+            yield b"x" * (64 * 1024)
+        yield b"\r\n"
+        yield from multipart(1024)
+
+    r = upload(serve, "dispatcher", body())
+    assert "1 MiB" in assert_problem(r, 413)["detail"]
+    assert serve.temp_files() == []
+    assert "Traceback" not in serve.server.output()
+
+
 def test_a_revoke_by_another_process_holds_at_once(serve: Serve) -> None:
     db = Database(serve.server.env["RECTIFY_DATABASE_URL"])
     with db.write() as session:
