@@ -187,7 +187,8 @@ def sign_in(*, ctx: Context, username: str, password: str) -> SignedIn:
         password, claim.password_hash if claim else None, **_cost(settings)
     )
     if claim is None:
-        log.info("sign-in failed", extra={"username": name, "reason": "unknown"})
+        # Not the typed name: people type their password into the username field by mistake.
+        log.info("sign-in failed", extra={"reason": "unknown username"})
         raise SignInRefused(WRONG)
     with ctx.db.write() as session:
         principal = session.get(Principal, claim.principal_id, with_for_update=True)

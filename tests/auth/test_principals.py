@@ -220,9 +220,14 @@ def test_tokens_and_passwords_never_reach_a_log(
             )
         world.client.get(f"{API}/hazards", headers=bearer(token))
         world.client.get(f"{API}/hazards", headers=bearer(token + "x"))
-        for attempt in ("wrong words 1234", password):
+        # A wrong password, a password typed into the username field, the right one.
+        for name, attempt in (
+            ("logcheck", "wrong words 1234"),
+            (password, "?"),
+            ("logcheck", password),
+        ):
             r = world.client.get("/console/login")
-            form = {"username": "logcheck", "password": attempt}
+            form = {"username": name, "password": attempt}
             form["csrf_token"] = r.cookies.get("rectify_login_csrf") or ""
             world.client.post("/console/login", data=form, follow_redirects=False)
         with world.ctx.db.write() as session:
