@@ -6,6 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,6 +31,16 @@ class Settings(BaseSettings):
     policy_file: Path = Path("config/policy.toml")
     workflows_dir: Path = ROOT / "workflows"
     evidence_max_bytes: int = 20 * 1024 * 1024
+    max_json_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # People: sessions, sign-in throttling and password hashing (docs/DECISIONS.md).
+    https: bool = False
+    session_idle_minutes: float = Field(default=480, gt=0)
+    login_slowdown_after: int = Field(default=3, ge=1)
+    login_slowdown_seconds: float = Field(default=2.0, ge=0)
+    login_lockout_after: int = Field(default=10, ge=1)
+    login_lockout_minutes: float = Field(default=15, ge=0)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_time_cost: int = Field(default=3, ge=1)
     demo: bool = True
     host: str = "127.0.0.1"
     port: int = 8000

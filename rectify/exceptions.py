@@ -2,7 +2,8 @@
 
     RectifyError                       500  base of everything below
     ├── NotFound                       404  no such object, or outside the caller's scope
-    ├── Unauthenticated                401  no or unknown bearer token
+    ├── Unauthenticated                401  no, unknown, revoked or expired token or session
+    │   └── SignInRefused              401  wrong username or password, wait, or locked out
     ├── Forbidden                      403  the caller's role may not do this
     ├── Conflict                       409  the hazard's state or version does not allow it
     │   ├── TriggerNotAllowed          409  trigger not allowed in the current state
@@ -32,6 +33,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "RectifyError",
+    "SignInRefused",
     "StaleVersion",
     "TriggerNotAllowed",
     "Unauthenticated",
@@ -59,6 +61,16 @@ class NotFound(RectifyError):
 class Unauthenticated(RectifyError):
     status = 401
     title = "Unauthenticated"
+
+
+class SignInRefused(Unauthenticated):
+    """A sign-in refused; `retry_after` (seconds) when the account must wait or is locked."""
+
+    title = "Sign-in refused"
+
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class Forbidden(RectifyError):

@@ -1,18 +1,25 @@
-"""The FastAPI application: routers under /api/v1, problem+json errors, /healthz."""
+"""The FastAPI application: routers under /api/v1, the console under /console, problem+json
+errors, /healthz, and the middleware that authenticates and bounds bodies before any is read."""
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 
 from rectify import __version__
 from rectify.api import docs, problems
+from rectify.api.gate import AuthGate
+from rectify.api.limits import BodyLimit
 from rectify.api.security import SecurityHeaders
 from rectify.audit.views import router as audit
+from rectify.auth.views import router as principals
+from rectify.console import errors as console_errors
+from rectify.console.admin import router as console_admin
+from rectify.console.views import router as console_views
 from rectify.context import Context
 from rectify.enterprises.views import router as enterprises
 from rectify.evidence.views import router as evidence
@@ -52,10 +59,13 @@ def create_app(ctx: Context) -> FastAPI:
     )
     app.state.context = ctx
     problems.install(app)
+    console_errors.install(app)  # HTML error pages under /console (after the problem+json ones)
     api = APIRouter(prefix=API_PREFIX)
-    for router in (enterprises, hazards, evidence, workflows, audit, notifications):
+    for router in (enterprises, hazards, evidence, workflows, audit, notifications, principals):
         api.include_router(router)
     app.include_router(api)
+    for router in (console_views, console_admin):
+        app.include_router(router)
     docs.install(app)  # /docs, /redoc and /console/static
 
     @app.get("/healthz", tags=["health"])
@@ -63,28 +73,14 @@ def create_app(ctx: Context) -> FastAPI:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.middleware("http")
-    async def limit_uploads(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # Refuse a declared oversize upload before the multipart parser spools it to disk.
-        limit = ctx.settings.evidence_max_bytes + 65536  # multipart framing
-        length = request.headers.get("content-length", "")
-        if (
-            request.method == "POST"
-            and request.url.path.endswith("/evidence")
-            and length.isdigit()
-            and int(length) > limit
-        ):
-            size = problems.human_size(int(length))
-            limit_text = problems.human_size(ctx.settings.evidence_max_bytes)
-            return problems.problem(
-                413,
-                f"the upload is {size}; the limit is {limit_text}",
-                request=request,
-            )
-        return await call_next(request)
-
+    # Pure ASGI middleware, the last added outermost: request id → authentication (headers
+    # only: a stranger's body is never read) → body limits (counted while the body streams).
+    app.add_middleware(
+        BodyLimit,
+        max_json_bytes=ctx.settings.max_json_bytes,
+        max_upload_bytes=ctx.settings.evidence_max_bytes,
+    )
+    app.add_middleware(AuthGate, ctx=ctx, console_refusal=console_errors.unauthenticated)
     install_observability(app)  # /metrics; the request id wraps every middleware above
     app.add_middleware(SecurityHeaders)  # outermost: every response gets the headers
     return app

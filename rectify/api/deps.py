@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlmodel import Session
 
-from rectify.auth import service as auth
+from rectify.api.gate import CALLER
 from rectify.auth.scope import Caller
 from rectify.context import Context
 from rectify.database.core import MAX_ID
-from rectify.exceptions import Forbidden, InvalidInput
+from rectify.exceptions import Forbidden, InvalidInput, Unauthenticated
 
 
 def get_context(request: Request) -> Context:
@@ -30,12 +30,13 @@ def get_session(ctx: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_caller(ctx: ContextDep, authorization: Annotated[str | None, Header()] = None) -> Caller:
-    token = None
-    if authorization and authorization.lower().startswith("bearer "):
-        token = authorization[7:].strip()
-    with ctx.db.session() as session:
-        return auth.authenticate(session=session, token=token)
+async def get_caller(request: Request) -> Caller:
+    """The caller the authentication middleware resolved from the headers (`rectify.api.gate`),
+    before anything read the body."""
+    caller = request.scope.get("state", {}).get(CALLER)
+    if caller is None:
+        raise Unauthenticated("send Authorization: Bearer <token> (see `rectify token create`)")
+    return caller
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]

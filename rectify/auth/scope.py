@@ -38,10 +38,22 @@ class Caller:
     principal_id: int | None = None
     region_code: str | None = None
     enterprise_id: int | None = None
+    display_name: str | None = None  # how pages and the history name the person or machine
 
     @property
     def actor(self) -> str:
+        """`role:name`, as the history has always named actors (not unique: see actor_id)."""
         return f"{self.role}:{self.name}"
+
+    @property
+    def actor_id(self) -> int | None:
+        """The principal's id: what tells two same-named actors apart (None: the system)."""
+        return self.principal_id
+
+    @property
+    def label(self) -> str:
+        """The name a page shows: the display name, else the name."""
+        return self.display_name or self.name
 
     @property
     def level(self) -> str | None:

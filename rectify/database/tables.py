@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from rectify.audit.models import Checkpoint, CheckpointHead, Event, WorkflowVersion
-from rectify.auth.models import Principal
+from rectify.auth.models import LoginSession, Principal
 from rectify.enterprises.models import Enterprise
 from rectify.evidence.models import Evidence
 from rectify.hazards.models import Hazard, IdempotencyRecord, Penalty
@@ -21,6 +21,7 @@ __all__ = [
     "Evidence",
     "Hazard",
     "IdempotencyRecord",
+    "LoginSession",
     "Penalty",
     "Principal",
     "Timer",

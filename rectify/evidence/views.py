@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
 from rectify.api.deps import ContextDep, CurrentCaller, RowId, SessionDep
+from rectify.api.uploads import MultipartFile
 from rectify.evidence import service
 from rectify.evidence.models import EvidencePublic
 
 router = APIRouter(prefix="/hazards/{hazard_id}/evidence", tags=["evidence"])
 
 
-@router.post("", status_code=201, response_model=EvidencePublic)
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("", status_code=201, response_model=EvidencePublic, openapi_extra=UPLOAD_BODY)
 def upload_evidence(
-    hazard_id: RowId, file: Annotated[UploadFile, File()], ctx: ContextDep, caller: CurrentCaller
+    hazard_id: RowId, request: Request, ctx: ContextDep, caller: CurrentCaller
 ) -> EvidencePublic:
-    """Upload a JPEG, PNG, WebP or PDF (sniffed by content), stored by its SHA-256."""
+    """Upload a JPEG, PNG, WebP or PDF (sniffed by content), stored by its SHA-256.
+
+    The multipart field `file` streams straight into the evidence store's staging file
+    (nothing in /tmp), and the size limit holds while it streams."""
+    file = MultipartFile(request, "file").open()
     row = service.upload(
-        ctx=ctx, caller=caller, hazard_id=hazard_id, stream=file.file, filename=file.filename
+        ctx=ctx, caller=caller, hazard_id=hazard_id, stream=file, filename=file.filename
     )
     return EvidencePublic.model_validate(row, from_attributes=True)
 

@@ -548,7 +548,7 @@ def test_missing_bad_or_revoked_token_is_401_everywhere(scene: Scene) -> None:
     assert scene.call("GET", "/workflows", "inspector").status_code == 200
     with world.ctx.db.write() as session:
         for p in session.exec(select(Principal).where(Principal.name == "inspector")):
-            p.revoked = True
+            p.revoked_at = world.clock.now
             session.add(p)
     revoked = world.h("inspector")["Authorization"]
     sweeps = {None: ENDPOINTS, "Bearer rt_not-a-real-token": ENDPOINTS}
