@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     timer_interval_seconds: float = 0.5
     timer_batch: int = 500
     webhook_interval_seconds: float = 1.0
-    checkpoint_interval_seconds: float = 3600.0
+    webhook_allow_networks: list[IPvAnyNetwork] = []
+    checkpoint_interval_seconds: float = Field(default=60.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

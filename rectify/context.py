@@ -1,5 +1,5 @@
 """Everything a request or a timer needs, built once per process: settings, database,
-workflow definitions, deadline policy, evidence store and the clock."""
+workflow definitions, deadline policy, evidence store, the clock and the name resolver."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime
 from rectify.config import Settings
 from rectify.database.core import Database, utcnow
 from rectify.evidence.storage import EvidenceStore
+from rectify.notifications.egress import Resolver, system_resolve
 from rectify.timers.policy import Policy, load_policy
 from rectify.workflow.definition import Registry, load_registry
 
@@ -22,12 +23,17 @@ class Context:
     policy: Policy
     evidence: EvidenceStore
     clock: Callable[[], datetime] = field(default=utcnow)
+    resolve: Resolver = field(default=system_resolve)  # host → addresses, for webhook targets
 
     def now(self) -> datetime:
         return self.clock()
 
 
-def build_context(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Context:
+def build_context(
+    settings: Settings,
+    clock: Callable[[], datetime] = utcnow,
+    resolve: Resolver = system_resolve,
+) -> Context:
     """Open the database and load the definitions and policy named by the settings."""
     return Context(
         settings=settings,
@@ -36,4 +42,5 @@ def build_context(settings: Settings, clock: Callable[[], datetime] = utcnow) ->
         policy=load_policy(settings.policy_path),
         evidence=EvidenceStore(settings.evidence_dir, settings.evidence_max_bytes),
         clock=clock,
+        resolve=resolve,
     )

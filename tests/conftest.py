@@ -22,7 +22,7 @@ from rectify.config import Settings
 from rectify.context import Context, build_context
 from rectify.database.migrate import upgrade
 from rectify.database.tables import metadata
-from tests.support import Clock, World, build_world
+from tests.support import Clock, FakeDNS, World, build_world
 
 PG_URL = os.environ.get("RECTIFY_TEST_POSTGRES_URL")
 
@@ -96,7 +96,7 @@ def settings(backend: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def ctx(settings: Settings, clock: Clock) -> Iterator[Context]:
-    context = build_context(settings, clock=clock)
+    context = build_context(settings, clock=clock, resolve=FakeDNS())
     yield context
     context.db.dispose()
 

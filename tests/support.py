@@ -18,6 +18,29 @@ from rectify.enterprises.models import Enterprise
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Beijing
 
 
+PUBLIC_ADDRESS = "93.184.215.14"  # a global address no test connects to
+
+
+class FakeDNS:
+    """An injectable resolver (Context.resolve): no test depends on real DNS. Names in `names`
+    resolve as set there; example.org/.com/.net and names under .example resolve to one public
+    address; localhost to loopback; anything else does not resolve."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, list[str]] = {"localhost": ["127.0.0.1", "::1"]}
+        self.asked: list[str] = []
+
+    def __call__(self, host: str) -> list[str]:
+        name = host.lower().rstrip(".")
+        self.asked.append(name)
+        if name in self.names:
+            return list(self.names[name])
+        domains = ("example", "example.org", "example.com", "example.net")
+        if any(name == d and "." in d or name.endswith("." + d) for d in domains):
+            return [PUBLIC_ADDRESS]
+        raise OSError(f"{name} does not resolve (tests.support.FakeDNS)")
+
+
 class Clock:
     """An injectable clock: tests move time instead of sleeping."""
 

@@ -9,7 +9,11 @@ seq <= max_seq: each chain's head is its newest event among them.
 With each checkpoint, in the same transaction, `checkpoint_heads` gets the heads of the chains
 that moved since the previous checkpoint (written by the database from the events, one
 INSERT … SELECT); the root alone detects a deleted or truncated chain, these rows name it. Their
-size grows with the events, not with the checkpoints.
+size grows with the events, not with the checkpoints. Also in that transaction, the line goes
+into the webhook outbox for subscribers of `checkpoint`, so a copy leaves the database.
+
+Checkpoints are written on demand and by the scheduler (`write_due_checkpoint`): whenever events
+were appended since the last one, at most once per `checkpoint_interval_seconds`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, Select, and_, func, insert, literal, or_, select, text
@@ -29,6 +33,7 @@ from rectify.audit.chain import GENESIS, format_at
 from rectify.audit.models import Checkpoint, CheckpointHead, Event
 from rectify.context import Context
 from rectify.exceptions import InvalidInput
+from rectify.notifications import service as notifications
 
 EVENTS = Event.__table__.c  # type: ignore[attr-defined]
 HEADS = CheckpointHead.__table__  # type: ignore[attr-defined]
@@ -125,33 +130,74 @@ def line_hash(line: str) -> str:
 def write_checkpoint(*, ctx: Context, actor: str) -> Checkpoint:
     """Seal every chain head now: a new checkpoint row (and its heads), chained to the last."""
     with ctx.db.write() as session:
-        if not ctx.db.is_sqlite:
-            # Wait for in-flight appends and hold new ones off, so max_seq covers a settled set.
-            session.execute(text("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE"))
-        prev = session.exec(
-            sm_select(Checkpoint).order_by(col(Checkpoint.id).desc()).limit(1)
-        ).first()
-        max_seq = session.connection().execute(select(func.max(EVENTS.seq))).scalar_one() or 0
-        cov = coverage(session, max_seq)
-        row = Checkpoint(
-            at=ctx.now(),
-            merkle_root=cov.root,
-            hazards=cov.hazards,
-            events=cov.events,
-            max_seq=max_seq,
-            prev_hash=prev.hash if prev else GENESIS,
-            hash="",
-            line="",
-            created_by=actor,
-        )
-        session.add(row)
-        session.flush()
-        row.line = format_line(row)
-        row.hash = line_hash(row.line)
-        session.add(row)
-        since = prev.max_seq if prev and prev.max_seq <= max_seq else None
-        _seal_heads(session, row.id or 0, max_seq, since)
-        return row
+        _hold_appends(ctx, session)
+        return _write(ctx, session, actor, _latest(session), _max_seq(session))
+
+
+def write_due_checkpoint(*, ctx: Context, actor: str, interval: timedelta) -> Checkpoint | None:
+    """The scheduler's checkpoint: written when events were appended since the last checkpoint
+    and `interval` has passed since it, else None. Decided again under the write lock, so of
+    several processes only one writes one for the same events."""
+    with ctx.db.session() as session:  # a cheap look first, without holding appends off
+        if not _due(ctx.now(), _latest(session), _max_seq(session), interval):
+            return None
+    with ctx.db.write() as session:
+        _hold_appends(ctx, session)
+        prev, max_seq = _latest(session), _max_seq(session)
+        if not _due(ctx.now(), prev, max_seq, interval):
+            return None  # another process wrote it meanwhile
+        return _write(ctx, session, actor, prev, max_seq)
+
+
+def _due(now: datetime, prev: Checkpoint | None, max_seq: int, interval: timedelta) -> bool:
+    if prev is None:
+        return max_seq > 0
+    if max_seq <= prev.max_seq:
+        return False  # nothing appended since
+    elapsed = now - prev.at
+    return elapsed >= interval or elapsed < -interval  # (or the clock was set far back)
+
+
+def _hold_appends(ctx: Context, session: Session) -> None:
+    if not ctx.db.is_sqlite:
+        # Wait for in-flight appends and hold new ones off, so max_seq covers a settled set.
+        # The mode conflicts with itself: checkpoint writers also take turns here.
+        session.execute(text("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def _latest(session: Session) -> Checkpoint | None:
+    return session.exec(sm_select(Checkpoint).order_by(col(Checkpoint.id).desc()).limit(1)).first()
+
+
+def _max_seq(session: Session) -> int:
+    return session.connection().execute(select(func.max(EVENTS.seq))).scalar_one() or 0
+
+
+def _write(
+    ctx: Context, session: Session, actor: str, prev: Checkpoint | None, max_seq: int
+) -> Checkpoint:
+    """The new checkpoint over the events up to `max_seq`, its heads and its outbox entries."""
+    cov = coverage(session, max_seq)
+    row = Checkpoint(
+        at=ctx.now(),
+        merkle_root=cov.root,
+        hazards=cov.hazards,
+        events=cov.events,
+        max_seq=max_seq,
+        prev_hash=prev.hash if prev else GENESIS,
+        hash="",
+        line="",
+        created_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    row.line = format_line(row)
+    row.hash = line_hash(row.line)
+    session.add(row)
+    since = prev.max_seq if prev and prev.max_seq <= max_seq else None
+    _seal_heads(session, row.id or 0, max_seq, since)
+    notifications.enqueue_checkpoint(session=session, checkpoint=to_public(row), at=row.at)
+    return row
 
 
 def _seal_heads(session: Session, checkpoint_id: int, max_seq: int, since: int | None) -> None:

@@ -148,7 +148,10 @@ class _Heads:
         while self.pending is not None and (hazard_id is None or self.pending[0] < hazard_id):
             row, self.pending = self.pending, next(self.rows, None)
             self.checker.chains += 1
-            gone = f"no events: the hazard's chain of {row[1]} events is gone"
+            gone = (
+                f"hazard {row[0]} has no events although it is at version {row[1]}: its chain "
+                f"of {row[1]} events is gone (missing: deleted)"
+            )
             self.checker.fail(row[0], 1, gone)
         if self.pending is not None and self.pending[0] == hazard_id:
             row, self.pending = self.pending, next(self.rows, None)
@@ -162,12 +165,18 @@ def _close_chain(checker: ChainChecker, row: Any) -> None:
         checker.fail(hid, last, "events of a hazard that has no row")
         return
     version, row_head = row[1], _text(row[2])
-    if version != last or row_head != head:
-        seq = last + 1 if version > last else last
+    if version > last:
         checker.fail(
             hid,
-            seq,
-            f"the hazard is at version {version}, head {row_head[:16]}…; its chain "
+            last + 1,
+            f"hazard {hid} is at version {version} but its chain ends at hazard_seq {last}: "
+            f"the chain is shorter than the hazard's version (newest events deleted)",
+        )
+    elif version != last or row_head != head:
+        checker.fail(
+            hid,
+            last,
+            f"hazard {hid} is at version {version}, head {row_head[:16]}…; its chain "
             f"ends at hazard_seq {last}, hash {head[:16]}… (newest events deleted or altered)",
         )
 

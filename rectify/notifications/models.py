@@ -18,7 +18,9 @@ class Webhook(SQLModel, table=True):
     secret: str  # HMAC-SHA256 key for the X-Rectify-Signature header
     event_types: list[str] = Field(sa_type=JSON)  # triggers or timer events; ["*"] for all
     region_code: str | None = None  # the creator's scope: only hazards inside it are sent
-    created_by: str
+    created_by: str  # the creator's actor name, for people; ownership is `principal_id`
+    # The principal that subscribed: only it (and admins) may see or stop the subscription.
+    principal_id: int | None = Field(default=None, foreign_key="principals.id", index=True)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -40,6 +42,8 @@ class Delivery(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     last_status_code: int | None = None
-    last_error: str | None = None
+    # One of service.ERROR_CLASSES, never the receiver's words or the OS's: a receiver (or a
+    # probe of the office's network) must not be able to read anything back through the log.
+    last_error_class: str | None = None
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,5 +1,6 @@
-"""Webhook subscriptions and the outbox: deliveries written in the event's own transaction,
-then claimed in small leased batches and POSTed, signed, outside any transaction."""
+"""Webhook subscriptions and the outbox: deliveries written in the event's (or checkpoint's)
+own transaction, then claimed in small leased batches and POSTed, signed, outside any
+transaction, to the address `egress` checked. The log keeps a status code and an error class."""
 
 from __future__ import annotations
 
@@ -7,16 +8,16 @@ import hashlib
 import hmac
 import logging
 import secrets as secrets_
+import ssl
 import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy import false, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from rectify.audit import service as audit
@@ -26,6 +27,7 @@ from rectify.auth.scope import Caller, region_prefix
 from rectify.context import Context
 from rectify.exceptions import FieldError, InvalidInput, NotFound
 from rectify.hazards.models import Hazard
+from rectify.notifications.egress import Egress, Refused, Target
 from rectify.notifications.models import Delivery, Webhook
 from rectify.observability import metrics
 from rectify.workflow.definition import Definition
@@ -40,7 +42,28 @@ FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(hours=1)
 MAX_ATTEMPTS = 12  # then the delivery is `failed`
 STATUSES = ("pending", "delivered", "failed", "cancelled")
-WEBHOOK_SCHEMES = ("http", "https")
+CHECKPOINT = "checkpoint"  # the event type of a new audit checkpoint's line
+# What the delivery log may say about a failed attempt: a fixed word, never free text.
+ERROR_CLASSES = (
+    "forbidden_address",  # the host now resolves to an address webhooks may not go to
+    "dns",  # the host does not resolve
+    "invalid_url",
+    "connect_refused",
+    "connect_failed",  # unreachable network or host
+    "timeout",
+    "tls",  # handshake or certificate
+    "connection_lost",  # reset or closed while sending or reading
+    "protocol",  # not HTTP, or broken HTTP
+    "http_3xx",  # redirects are not followed
+    "http_4xx",
+    "http_5xx",
+    "error",  # anything else
+)
+
+
+def egress(ctx: Context) -> Egress:
+    """Where this process's webhooks may go: public addresses and the allow-listed networks."""
+    return Egress.of(ctx.settings.webhook_allow_networks, ctx.resolve)
 
 
 # -- the outbox ----------------------------------------------------------------------------
@@ -75,6 +98,26 @@ def enqueue(*, session: Session, event: dict[str, Any], hazard: Hazard) -> None:
         )
 
 
+def enqueue_checkpoint(*, session: Session, checkpoint: dict[str, Any], at: datetime) -> None:
+    """Offer a new checkpoint (as `checkpoints.to_public` shows it) to every subscription of
+    `checkpoint` or `*`, in the caller's transaction: a copy of the line outside the database.
+    Not limited by region: the line names no hazard, and it is made to be published."""
+    wanted = [h for h in _active(session) if _wants(h, CHECKPOINT)]
+    for hook in wanted:
+        key = str(uuid.uuid4())
+        body = {"id": key, "type": CHECKPOINT, "line": checkpoint["line"], "checkpoint": checkpoint}
+        session.add(
+            Delivery(
+                webhook_id=hook.id,
+                idempotency_id=key,
+                event_type=CHECKPOINT,
+                body=canonical_json(body),
+                next_attempt_at=at,
+                created_at=at,
+            )
+        )
+
+
 def _active(session: Session) -> list[Any]:
     # Read once per transaction: a timer batch appends hundreds of events, and a query per
     # event would also flush the batch each time. Subscriptions change in their own transaction.
@@ -90,8 +133,12 @@ _ACTIVE = sa_select(_hooks.c.id, _hooks.c.event_types, _hooks.c.region_code).whe
 )
 
 
+def _wants(hook: Any, event_type: str) -> bool:
+    return event_type in hook.event_types or ALL in hook.event_types
+
+
 def _matches(hook: Any, trigger: str, region_code: str) -> bool:
-    if trigger not in hook.event_types and ALL not in hook.event_types:
+    if not _wants(hook, trigger):
         return False
     return hook.region_code is None or region_code.startswith(region_prefix(hook.region_code))
 
@@ -108,8 +155,9 @@ def backoff(attempts: int) -> timedelta:
 
 # -- subscriptions -------------------------------------------------------------------------
 def event_names(*, definitions: Iterable[Definition]) -> set[str]:
-    """Every trigger and timer event name of the given workflow definitions."""
-    return {name for d in definitions for name in d.triggers}
+    """What a subscription may name: every trigger and timer event of the given workflow
+    definitions, and `checkpoint`."""
+    return {name for d in definitions for name in d.triggers} | {CHECKPOINT}
 
 
 def create_webhook(
@@ -118,15 +166,17 @@ def create_webhook(
     caller: Caller,
     url: str,
     event_types: list[str],
+    egress: Egress,
     secret: str | None = None,
     known: Collection[str] | None = None,
     now: datetime | None = None,
 ) -> tuple[Webhook, str]:
-    """Subscribe `url` in the caller's region; the secret (generated if absent) is returned.
+    """Subscribe `url` for the caller, in the caller's region; the secret (generated if
+    absent) is returned.
 
-    Only http and https URLs: the worker must never be pointed at file:, gopher: or the like,
-    whoever calls this. Private and loopback hosts are allowed (docs/DECISIONS.md)."""
-    errors = _url_errors(url)
+    Checked here, not only at the HTTP edge: an http or https URL whose host resolves only to
+    public addresses or to allow-listed networks (`egress`; docs/DECISIONS.md)."""
+    errors = _url_errors(url, egress)
     if known is not None:
         errors += [
             {"field": f"event_types.{i}", "message": f"unknown event type {name!r}"}
@@ -142,6 +192,7 @@ def create_webhook(
         event_types=list(dict.fromkeys(event_types)),
         region_code=caller.region_code,
         created_by=caller.actor,
+        principal_id=caller.principal_id,
     )
     if now is not None:
         hook.created_at = now
@@ -150,23 +201,24 @@ def create_webhook(
     return hook, secret
 
 
-def _url_errors(url: str) -> list[FieldError]:
-    """The `url` field's error, if the URL is not an absolute http or https URL with a host."""
+def _url_errors(url: str, egress: Egress) -> list[FieldError]:
+    """The `url` field's error: not an http(s) URL with a plain host, a host that does not
+    resolve, or one that is or resolves to an address webhooks may not go to."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:  # e.g. a malformed IPv6 literal or port
-        parts, host = None, None
-    if parts is None or parts.scheme.lower() not in WEBHOOK_SCHEMES or not host:
-        return [{"field": "url", "message": "must be an absolute http or https URL"}]
+        egress.check(url)
+    except Refused as refused:
+        return [{"field": "url", "message": refused.message}]
     return []
 
 
 def _visible(caller: Caller) -> list[Any]:
-    # Admins see every subscription; a dispatcher only the ones they made in their region.
+    # Admins see every subscription; anyone else only the ones their own principal made (a
+    # same-named principal of the same role is someone else).
     if caller.role == "admin":
         return []
-    return [Webhook.created_by == caller.actor, Webhook.region_code == caller.region_code]
+    if caller.principal_id is None:  # not a principal (the CLI): owns no subscription
+        return [false()]
+    return [col(Webhook.principal_id) == caller.principal_id]
 
 
 def list_webhooks(*, session: Session, caller: Caller) -> list[Webhook]:
@@ -192,7 +244,7 @@ def deactivate_webhook(*, session: Session, caller: Caller, webhook_id: int) -> 
     session.exec(
         update(Delivery)
         .where(col(Delivery.webhook_id) == hook.id, col(Delivery.status) == "pending")
-        .values(status="cancelled", last_error="subscription deactivated")
+        .values(status="cancelled")
     )
 
 
@@ -295,12 +347,16 @@ def deliver_due(
         return 0
     own = client is None
     http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+    rule = egress(ctx)
+    targets: dict[str, Target | Refused] = {}  # each URL resolved and checked once per pass
     attempted = 0
     try:
         for item in claimed:
-            if ctx.now() + SEND_MARGIN >= item.lease_until:
+            if item.url not in targets:
+                targets[item.url] = _target(rule, item.url)
+            if ctx.now() + SEND_MARGIN >= item.lease_until:  # (after a possibly slow lookup)
                 break  # the rest wait for their lease to lapse; nothing is sent unleased
-            status_code, error = _post(http, item)
+            status_code, error = _post(http, item, targets[item.url])
             _record(ctx=ctx, item=item, status_code=status_code, error=error)
             attempted += 1
     finally:
@@ -309,9 +365,22 @@ def deliver_due(
     return attempted
 
 
-def _post(http: httpx.Client, item: Claimed) -> tuple[int | None, str | None]:
+def _target(rule: Egress, url: str) -> Target | Refused:
+    try:
+        return rule.check(url)
+    except Refused as refused:
+        return refused
+
+
+def _post(
+    http: httpx.Client, item: Claimed, target: Target | Refused
+) -> tuple[int | None, str | None]:
+    """POST one delivery to the checked address; (status code, error class or None)."""
+    if isinstance(target, Refused):  # not contacted at all
+        return None, target.error_class
     body = item.body.encode("utf-8")
     headers = {
+        **target.headers(),
         "Content-Type": "application/json",
         "X-Rectify-Signature": sign(item.secret, body),
         "X-Rectify-Delivery": item.idempotency_id,
@@ -319,24 +388,43 @@ def _post(http: httpx.Client, item: Claimed) -> tuple[int | None, str | None]:
         "X-Rectify-Event": item.event_type,
         "User-Agent": "rectify-webhooks/1",
     }
+    if target.extensions():
+        # A pooled TLS connection is keyed by address, not by name: one verified for another
+        # name on the same address must not carry this request.
+        headers["Connection"] = "close"
+    request = http.build_request(
+        "POST", target.request_url(), content=body, headers=headers, extensions=target.extensions()
+    )
     try:
-        with http.stream("POST", item.url, content=body, headers=headers) as response:
-            if 200 <= response.status_code < 300:
-                return response.status_code, None
-            text = _head(response).decode("utf-8", "replace")
-            return response.status_code, f"HTTP {response.status_code}: {text}"
-    except Exception as exc:  # network, TLS, bad URL: all are a failed attempt to retry
-        return None, f"{type(exc).__name__}: {exc}"[:500]
+        # The body is never read: nothing the receiver says is kept beyond its status code.
+        response = http.send(request, stream=True)
+        response.close()
+    except Exception as exc:  # network, TLS, protocol: all are a failed attempt to retry
+        return None, error_class(exc)
+    code = response.status_code
+    if 200 <= code < 300:
+        return code, None
+    return code, f"http_{code // 100}xx" if 300 <= code < 600 else "protocol"
 
 
-def _head(response: httpx.Response, limit: int = 200) -> bytes:
-    # A receiver's error page is kept for the log, but never read beyond `limit` bytes.
-    data = b""
-    for chunk in response.iter_bytes():
-        data += chunk
-        if len(data) >= limit:
-            break
-    return data[:limit]
+def error_class(exc: BaseException) -> str:
+    """The fixed word for a failed attempt's exception (see ERROR_CLASSES)."""
+    causes, seen = [], exc
+    while seen is not None and len(causes) < 10:
+        causes.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(isinstance(c, ssl.SSLError | ssl.CertificateError) for c in causes):
+        return "tls"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        refused = any(isinstance(c, ConnectionRefusedError) for c in causes)
+        return "connect_refused" if refused else "connect_failed"
+    if isinstance(exc, httpx.ProtocolError | httpx.UnsupportedProtocol | httpx.DecodingError):
+        return "protocol"
+    if isinstance(exc, httpx.NetworkError):
+        return "connection_lost"
+    return "error"
 
 
 def _record(*, ctx: Context, item: Claimed, status_code: int | None, error: str | None) -> None:
@@ -346,11 +434,11 @@ def _record(*, ctx: Context, item: Claimed, status_code: int | None, error: str 
     attempts = item.attempts + 1
     values: dict[str, Any] = {"attempts": attempts, "last_status_code": status_code}
     if error is None:
-        values |= {"status": "delivered", "delivered_at": now, "last_error": None}
+        values |= {"status": "delivered", "delivered_at": now, "last_error_class": None}
     elif attempts >= MAX_ATTEMPTS:
-        values |= {"status": "failed", "last_error": error}
+        values |= {"status": "failed", "last_error_class": error}
     else:
-        values |= {"last_error": error, "next_attempt_at": now + backoff(attempts)}
+        values |= {"last_error_class": error, "next_attempt_at": now + backoff(attempts)}
     with ctx.db.write() as session:
         # Only while the lease is still ours; otherwise another worker owns the retry.
         result = session.exec(

@@ -31,9 +31,15 @@ ROLES = ("dispatcher", "admin")
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(max_length=2000, description="http or https URL that receives the POSTs")
+    url: str = Field(
+        max_length=2000,
+        description="http or https URL that receives the POSTs; its host must resolve to public "
+        "addresses only (or to networks in the setting webhook_allow_networks)",
+    )
     event_types: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
-        min_length=1, description='triggers or timer events of the workflow, or "*" for all'
+        min_length=1,
+        description='triggers or timer events of the workflow, "checkpoint" for each new audit '
+        'checkpoint line, or "*" for all',
     )
     secret: str | None = Field(
         default=None, min_length=16, max_length=256, description="HMAC key; generated if absent"
@@ -54,6 +60,7 @@ class WebhookPublic(BaseModel):
     event_types: list[str]
     region_code: str | None
     created_by: str
+    principal_id: int | None = Field(description="the principal that subscribed (its owner)")
     active: bool
     created_at: datetime
 
@@ -72,7 +79,11 @@ class DeliveryPublic(BaseModel):
     status: str
     attempts: int
     last_status_code: int | None
-    last_error: str | None
+    last_error_class: str | None = Field(
+        description="why the last attempt failed, one fixed word: timeout, connect_refused, "
+        "connect_failed, dns, tls, forbidden_address, http_3xx, http_4xx, http_5xx, protocol, "
+        "connection_lost, invalid_url, error"
+    )
     next_attempt_at: datetime
     delivered_at: datetime | None
     created_at: datetime
@@ -106,6 +117,7 @@ def create_webhook(
             caller=caller,
             url=data.url,
             event_types=data.event_types,
+            egress=service.egress(ctx),
             secret=data.secret,
             known=known,
             now=ctx.now(),
@@ -131,7 +143,8 @@ def list_deliveries(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    """The delivery log of your subscriptions, newest first: attempts, status, last error."""
+    """The delivery log of your subscriptions, newest first: attempts, status, the last
+    status code and error class (never what the receiver answered)."""
     require(caller, *ROLES)
     rows, total = service.list_deliveries(
         session=session,

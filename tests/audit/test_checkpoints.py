@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -11,6 +15,7 @@ from rectify.audit.checkpoints import LINE, Merkle, leaf, sealed_heads, write_ch
 from rectify.audit.verify import check_line, verify
 from rectify.context import Context
 from rectify.exceptions import InvalidInput
+from rectify.timers.scheduler import checkpoint_pass
 from tests.audit.helpers import scalar, tamper
 from tests.support import World
 
@@ -145,3 +150,62 @@ def test_a_deleted_checkpoint_breaks_the_prev_links(world: World) -> None:
     assert result["ok"] is False
     assert [b["checkpoint"] for b in result["broken"]] == [third.id]
     assert "is not the previous hash" in result["broken"][0]["reason"]
+
+
+def _count(ctx: Context) -> int:
+    return scalar(ctx, "SELECT count(*) FROM checkpoints")
+
+
+def test_the_checkpoint_job_writes_after_appends_at_most_once_per_interval(world: World) -> None:
+    ctx, clock = world.ctx, world.clock
+    assert ctx.settings.checkpoint_interval_seconds == 60  # the default
+    assert checkpoint_pass(ctx) is None  # no events at all: nothing to seal
+    hid = world.to("assigned")
+    first = checkpoint_pass(ctx)
+    assert first is not None and (first.events, first.created_by) == (2, "system:scheduler")
+    clock.advance(minutes=5)
+    assert checkpoint_pass(ctx) is None  # nothing appended since
+    world.fire(hid, "enterprise", "accept", plan=world.plan())
+    second = checkpoint_pass(ctx)  # appended, and the interval is long over
+    assert second is not None and second.events == 3 and second.prev_hash == first.hash
+    clock.advance(seconds=10)
+    world.fire(hid, "enterprise", "report_progress", note="过半")
+    assert checkpoint_pass(ctx) is None  # 10 s after the last checkpoint
+    clock.advance(seconds=49)
+    assert checkpoint_pass(ctx) is None
+    clock.advance(seconds=1)
+    third = checkpoint_pass(ctx)
+    assert third is not None and third.events == 4
+    assert third.at - second.at == timedelta(seconds=60)
+    ctx.settings.checkpoint_interval_seconds = 600  # configurable
+    world.fire(hid, "enterprise", "report_progress", note="大半")
+    clock.advance(seconds=599)
+    assert checkpoint_pass(ctx) is None
+    clock.advance(seconds=1)
+    assert checkpoint_pass(ctx) is not None
+    assert _count(ctx) == 4 and verify(ctx=ctx)["ok"] is True
+
+
+def test_of_two_racing_checkpoint_jobs_only_one_writes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both find a checkpoint due before either writes (held at a barrier); the second to get
+    the write lock looks again and finds it written: one checkpoint for the same events."""
+    from rectify.audit import checkpoints
+
+    world.to("assigned")
+    barrier, looked = threading.Barrier(2, timeout=10), threading.local()
+    due = checkpoints._due
+
+    def first_look_together(*args: Any) -> bool:
+        result = due(*args)
+        if not getattr(looked, "once", False):
+            looked.once = True
+            barrier.wait()
+        return result
+
+    monkeypatch.setattr(checkpoints, "_due", first_look_together)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: checkpoint_pass(world.ctx), range(2)))
+    assert sorted(r is None for r in results) == [False, True]
+    assert _count(world.ctx) == 1

@@ -81,3 +81,25 @@ def test_replay_command(world: World, env: None) -> None:
     assert result.exit_code == 1 and json.loads(result.output)["divergences"][0]["kind"] == "stored"
     assert runner.invoke(top, ["999"]).exit_code == 2
     assert runner.invoke(top, [str(hid), "--at", "soon"]).exit_code == 2
+
+
+def test_verify_names_chains_cut_since_the_last_checkpoint(world: World, env: None) -> None:
+    """Events appended after the newest checkpoint and then deleted: no checkpoint knows them,
+    the hazard rows' versions name them, over HTTP and on the command line."""
+    cut = world.to("assigned")
+    _run("checkpoint")
+    world.fire(cut, "enterprise", "accept", plan=world.plan())  # versions 3 and 4, unsealed
+    world.fire(cut, "enterprise", "report_progress", note="过半")
+    gone = world.to("reported")  # a hazard no checkpoint has seen
+    tamper(world.ctx, "DELETE FROM events WHERE hazard_id = :h AND hazard_seq >= 3", h=cut)
+    tamper(world.ctx, "DELETE FROM events WHERE hazard_id = :h", h=gone)
+    r = world.client.get("/api/v1/audit/verify", headers=world.h("auditor"))
+    for result in (r.json(), json.loads(_run("verify", code=1))):
+        assert result["ok"] is False
+        named = {b["hazard_id"]: b for b in result["broken"]}
+        assert sorted(named) == [cut, gone], result["broken"]
+        assert named[cut]["hazard_seq"] == 3
+        assert f"hazard {cut} is at version 4" in named[cut]["reason"]
+        assert "shorter than the hazard's version" in named[cut]["reason"]
+        assert f"hazard {gone} has no events" in named[gone]["reason"]
+        assert "missing" in named[gone]["reason"]

@@ -1,5 +1,8 @@
 """Webhooks end to end against a real local HTTP receiver: subscribing, the outbox written with
-the event, signed delivery, retries with backoff under one idempotency id, leases, the log."""
+the event, signed delivery, retries with backoff under one idempotency id, leases, the log.
+
+The receiver listens on 127.0.0.1, which webhooks may reach only through the allow-list
+(`webhook_allow_networks`): the fixtures set it, as an intranet office would."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
 from typing import Any
 
 import httpx
@@ -22,7 +26,7 @@ from rectify.exceptions import InvalidInput
 from rectify.hazards import service as hazards
 from rectify.notifications import service, worker
 from rectify.notifications.models import Delivery
-from tests.support import World
+from tests.support import FakeDNS, World
 
 SECRET = "a-test-secret-of-some-length"
 ADMIN = Caller(role="admin", name="test")
@@ -38,10 +42,13 @@ class Seen:
 
 @dataclass
 class Receiver:
-    """A real HTTP endpoint on 127.0.0.1 that records every POST; fails the first `fail`."""
+    """A real HTTP endpoint on 127.0.0.1 that records every POST; fails the first `fail`
+    (500 with `answer` as its body)."""
 
     url: str = ""
+    port: int = 0
     fail: int = 0
+    answer: bytes = b""
     seen: list[Seen] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -49,8 +56,20 @@ class Receiver:
         return [s.headers["x-rectify-delivery"] for s in self.seen]
 
 
+def allow(world: World, *networks: str) -> None:
+    """Configure webhook_allow_networks, as an office with intranet receivers does."""
+    world.ctx.settings.webhook_allow_networks = [ip_network(n) for n in networks]
+
+
+def dns(world: World) -> FakeDNS:
+    """The test resolver the context uses (tests.conftest)."""
+    assert isinstance(world.ctx.resolve, FakeDNS)
+    return world.ctx.resolve
+
+
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(world: World) -> Iterator[Receiver]:
+    allow(world, "127.0.0.0/8")
     rec = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -61,15 +80,20 @@ def receiver() -> Iterator[Receiver]:
                 rec.seen.append(Seen(self.path, headers, body))
                 failing = rec.fail > 0
                 rec.fail -= 1 if failing else 0
+            body = rec.answer if failing else b""
             self.send_response(500 if failing else 204)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(body)))
+            if failing:
+                self.send_header("X-Debug", rec.answer.decode())
             self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    rec.port = server.server_address[1]
+    rec.url = f"http://127.0.0.1:{rec.port}/hook"
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield rec
@@ -174,21 +198,32 @@ def test_bad_subscriptions_are_422_naming_the_field(world: World, receiver: Rece
 def test_the_service_itself_refuses_urls_that_are_not_http(world: World) -> None:
     # Not only the HTTP view: any caller of the service (a CLI, an import) is held to http(s),
     # so the delivery worker is never pointed at file:, gopher: and the like.
-    dispatcher = Caller(role="dispatcher", name="svc", region_code="420102")
+    dispatcher = Caller(role="dispatcher", name="svc", region_code="420102", principal_id=1)
     bad = ("file:///etc/passwd", "gopher://127.0.0.1:6379/_", "ftp://example.com/x", "http://")
-    for url in bad + ("javascript:alert(1)", "//example.com/hook", "http://[::1/hook"):
+    private = ("HTTPS://10.0.0.5/hook", "http://u:p@example.org/")
+    for url in bad + ("javascript:alert(1)", "//example.com/hook", "http://[::1/hook", *private):
         with pytest.raises(InvalidInput) as refused, world.ctx.db.write() as session:
             service.create_webhook(
-                session=session, caller=dispatcher, url=url, event_types=["*", "bogus"], known={}
+                session=session,
+                caller=dispatcher,
+                url=url,
+                event_types=["*", "bogus"],
+                egress=service.egress(world.ctx),
+                known={},
             )
         # One 422 names the URL beside the other bad fields.
         assert [e["field"] for e in refused.value.errors] == ["url", "event_types.1"], url
-    # Private and loopback receivers are allowed (a safety office's intranet).
+    # A private receiver is allowed once its network is allow-listed (an office's intranet).
+    allow(world, "10.0.0.0/24")
     with world.ctx.db.write() as session:
         hook, _ = service.create_webhook(
-            session=session, caller=dispatcher, url="HTTPS://10.0.0.5/hook", event_types=["*"]
+            session=session,
+            caller=dispatcher,
+            url="HTTPS://10.0.0.5/hook",
+            event_types=["*"],
+            egress=service.egress(world.ctx),
         )
-        assert hook.id is not None
+        assert hook.id is not None and hook.principal_id == 1
 
 
 # -- the outbox ----------------------------------------------------------------------------
@@ -283,7 +318,7 @@ def test_retries_with_backoff_under_the_same_id(world: World, receiver: Receiver
     assert deliver(world) == 1
     [row] = log(world, "dispatcher", status="pending")
     assert row["attempts"] == 1 and row["last_status_code"] == 500
-    assert row["last_error"].startswith("HTTP 500")
+    assert row["last_error_class"] == "http_5xx"
     world.clock.advance(seconds=4)
     assert deliver(world) == 0  # 5 s backoff not yet over
     world.clock.advance(seconds=1)
@@ -301,7 +336,7 @@ def test_retries_with_backoff_under_the_same_id(world: World, receiver: Receiver
     assert len({s.headers["x-rectify-signature"] for s in receiver.seen}) == 1
     [row] = log(world, "dispatcher")
     assert row["status"] == "delivered" and row["attempts"] == 3
-    assert row["idempotency_id"] == receiver.ids()[0] and row["last_error"] is None
+    assert row["idempotency_id"] == receiver.ids()[0] and row["last_error_class"] is None
     assert log(world, "dispatcher", status="pending") == []
 
 
@@ -323,6 +358,7 @@ def test_backoff_doubles_to_an_hour_then_gives_up(world: World, receiver: Receiv
 
 
 def test_network_errors_are_retried(world: World) -> None:
+    allow(world, "127.0.0.1/32")
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -331,7 +367,7 @@ def test_network_errors_are_retried(world: World) -> None:
     assert deliver(world) == 1
     [row] = log(world, "dispatcher")
     assert row["status"] == "pending" and row["attempts"] == 1
-    assert row["last_status_code"] is None and "ConnectError" in row["last_error"]
+    assert row["last_status_code"] is None and row["last_error_class"] == "connect_refused"
 
 
 def test_a_claim_is_leased_and_recovered_after_a_crash(world: World, receiver: Receiver) -> None:
@@ -351,11 +387,10 @@ def test_a_claim_is_leased_and_recovered_after_a_crash(world: World, receiver: R
 
 
 def test_postgres_skips_rows_another_worker_holds(
-    backend: str, receiver: Receiver, request: pytest.FixtureRequest
+    backend: str, world: World, receiver: Receiver
 ) -> None:
     if backend.startswith("sqlite"):
         pytest.skip("SQLite serialises writers; the conditional update covers it")
-    world: World = request.getfixturevalue("world")
     subscribe(world, "dispatcher", receiver.url, ["*"])
     assigned(world)
     with world.ctx.db.session() as holder:
@@ -382,3 +417,142 @@ def test_deactivating_stops_delivery(world: World, receiver: Receiver) -> None:
     assert row["status"] == "cancelled" and row["event_type"] == "report"
     listed = world.client.get("/api/v1/webhooks", headers=world.h("dispatcher")).json()
     assert listed[0]["active"] is False
+
+
+# -- where webhooks may go (no probe into the office's network) ----------------------------
+PROBES = (
+    "http://169.254.169.254/latest",  # cloud metadata (link-local)
+    "http://10.0.0.1/",
+    "http://127.1/",
+    "http://2130706433/",
+    "http://0x7f.1/",
+    "http://[::1]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://localhost/",
+    "http://100.64.0.1/",  # CGNAT
+    "http://[fd00::1]/",
+    "http://intranet.corp/",  # resolves to a private address
+    "http://nowhere.invalid/",  # does not resolve
+)
+
+
+def test_probes_of_the_office_network_are_422_naming_url(world: World) -> None:
+    dns(world).names["intranet.corp"] = ["93.184.215.14", "192.168.1.10"]  # any one private
+    for url in PROBES:
+        r = world.client.post(
+            "/api/v1/webhooks", json={"url": url, "event_types": ["*"]}, headers=world.h("admin")
+        )
+        assert r.status_code == 422, (url, r.text)
+        assert [e["field"] for e in r.json()["errors"]] == ["url"], url
+    assert world.client.get("/api/v1/webhooks", headers=world.h("admin")).json() == []
+    assert "nowhere.invalid" in dns(world).asked  # names go through the injected resolver
+
+
+def test_the_allow_list_admits_a_private_target(world: World) -> None:
+    url = "http://10.0.0.1/hook"
+    r = world.client.post(
+        "/api/v1/webhooks", json={"url": url, "event_types": ["*"]}, headers=world.h("dispatcher")
+    )
+    assert r.status_code == 422
+    allow(world, "10.1.0.0/16")  # another private network: still refused
+    r = world.client.post(
+        "/api/v1/webhooks", json={"url": url, "event_types": ["*"]}, headers=world.h("dispatcher")
+    )
+    assert r.status_code == 422
+    allow(world, "10.0.0.0/24")
+    assert subscribe(world, "dispatcher", url, ["*"])["url"] == url
+
+
+def test_a_name_rebound_to_loopback_is_not_contacted(world: World, receiver: Receiver) -> None:
+    allow(world)  # 127.0.0.1 is not allow-listed here
+    dns(world).names["hooks.example"] = ["93.184.215.14"]
+    subscribe(world, "dispatcher", f"http://hooks.example:{receiver.port}/hook", ["assign"])
+    dns(world).names["hooks.example"] = ["127.0.0.1"]  # rebound after the check
+    assigned(world)
+    assert deliver(world) == 1
+    assert receiver.seen == []
+    [row] = log(world, "dispatcher")
+    assert row["status"] == "pending" and row["last_error_class"] == "forbidden_address"
+    assert row["last_status_code"] is None
+
+
+def test_delivery_connects_to_the_checked_address_under_its_name(
+    world: World, receiver: Receiver
+) -> None:
+    dns(world).names["receiver.office.test"] = ["127.0.0.1"]  # allow-listed by the fixture
+    url = f"http://receiver.office.test:{receiver.port}/hook"
+    subscribe(world, "dispatcher", url, ["assign"])
+    assigned(world)
+    asked = len(dns(world).asked)
+    assert deliver(world) == 1
+    assert dns(world).asked[asked:] == ["receiver.office.test"]  # resolved once, at delivery
+    [seen] = receiver.seen
+    assert seen.headers["host"] == f"receiver.office.test:{receiver.port}"
+    assert log(world, "dispatcher")[0]["status"] == "delivered"
+
+
+def test_what_a_receiver_answers_never_reaches_the_log(world: World, receiver: Receiver) -> None:
+    secret = "db-password=hunter2 internal-host=10.9.8.7"
+    receiver.fail, receiver.answer = 1, secret.encode()
+    subscribe(world, "dispatcher", receiver.url, ["assign"])
+    assigned(world)
+    assert deliver(world) == 1 and len(receiver.seen) == 1
+    for who in ("dispatcher", "admin"):
+        r = world.client.get("/api/v1/webhooks/deliveries", headers=world.h(who))
+        assert r.status_code == 200 and "hunter2" not in r.text and "10.9.8.7" not in r.text
+        [row] = r.json()["items"]
+        assert row["last_status_code"] == 500 and row["last_error_class"] == "http_5xx"
+    with world.ctx.db.session() as session:
+        [stored] = session.exec(select(Delivery)).all()
+    assert "hunter2" not in json.dumps(stored.model_dump(), default=str)
+
+
+# -- ownership -----------------------------------------------------------------------------
+def test_a_same_named_dispatcher_sees_nothing_of_anothers_webhooks(
+    world: World, receiver: Receiver
+) -> None:
+    from rectify.auth import service as auth
+
+    with world.ctx.db.write() as session:  # same role, name and region; another principal
+        _, token = auth.create_token(
+            session=session, role="dispatcher", name="dispatcher", region_code="420102"
+        )
+    twin = {"Authorization": f"Bearer {token}"}
+    hook = subscribe(world, "dispatcher", receiver.url, ["*"])
+    assigned(world)
+    path = f"/api/v1/webhooks/{hook['id']}"
+    assert world.client.get("/api/v1/webhooks", headers=twin).json() == []
+    assert world.client.get(path, headers=twin).status_code == 404
+    assert world.client.delete(path, headers=twin).status_code == 404
+    r = world.client.get("/api/v1/webhooks/deliveries", headers=twin)
+    assert r.status_code == 200 and r.json()["items"] == [] and r.json()["total"] == 0
+    r = world.client.get(
+        "/api/v1/webhooks/deliveries", params={"webhook_id": hook["id"]}, headers=twin
+    )
+    assert r.status_code == 404
+    # The owner still has it, and it still works.
+    assert world.client.get(path, headers=world.h("dispatcher")).json()["active"] is True
+    assert len(log(world, "dispatcher")) == 2
+
+
+# -- checkpoints ---------------------------------------------------------------------------
+def test_each_new_checkpoint_line_is_delivered(world: World, receiver: Receiver) -> None:
+    from rectify.timers.scheduler import checkpoint_pass
+
+    subscribe(world, "dispatcher", receiver.url, ["checkpoint"], secret=SECRET)
+    subscribe(world, "dispatcher_elsewhere", receiver.url, ["assign"])  # not a subscriber
+    assigned(world)
+    cp = checkpoint_pass(world.ctx)
+    assert cp is not None
+    assert deliver(world) == 1
+    [seen] = receiver.seen
+    assert seen.headers["x-rectify-event"] == "checkpoint"
+    expected = "sha256=" + hmac.new(SECRET.encode(), seen.body, hashlib.sha256).hexdigest()
+    assert seen.headers["x-rectify-signature"] == expected
+    body = json.loads(seen.body)
+    assert body["type"] == "checkpoint" and body["line"] == cp.line
+    assert body["checkpoint"]["hash"] == hashlib.sha256(cp.line.encode()).hexdigest()
+    assert (body["checkpoint"]["id"], body["checkpoint"]["max_seq"]) == (cp.id, cp.max_seq)
+    [row] = log(world, "dispatcher")
+    assert row["event_type"] == "checkpoint" and row["hazard_id"] is None
+    assert row["status"] == "delivered"
