@@ -6,6 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -38,6 +39,8 @@ class Settings(BaseSettings):
     timer_batch: int = 500
     webhook_interval_seconds: float = 1.0
     checkpoint_interval_seconds: float = 3600.0
+    # How far ahead a deadline given in a payload may lie (5 years; ours, not the law's).
+    deadline_horizon_days: int = Field(default=1827, ge=1)
 
     @classmethod
     def settings_customise_sources(
