@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     webhook_interval_seconds: float = 1.0
     webhook_allow_networks: list[IPvAnyNetwork] = []
     checkpoint_interval_seconds: float = Field(default=60.0, gt=0)
+    # How far ahead a deadline given in a payload may lie (5 years; ours, not the law's).
+    deadline_horizon_days: int = Field(default=1827, ge=1)
 
     @classmethod
     def settings_customise_sources(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -48,16 +49,21 @@ def require(caller: Caller, *roles: str) -> None:
         raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {caller.role}")
 
 
+_VERSION = re.compile(r'(?:W/)?(?:"([0-9]{1,19})"|([0-9]{1,19}))')
+
+
 def parse_if_match(value: str | None) -> int | None:
-    """`If-Match: "7"` (or W/"7", or 7) → 7."""
-    if value is None:
+    """`If-Match: "7"` (or W/"7", or 7) → 7; `*` (any version) → None. ASCII digits only (a
+    Unicode digit such as ² is not a version), and a version a BIGINT can hold."""
+    if value is None or value.strip() == "*":
         return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    found = _VERSION.fullmatch(value.strip())
+    version = int(found.group(1) or found.group(2)) if found else MAX_ID + 1
+    if version > MAX_ID:
         raise InvalidInput.fields(
             [{"field": "If-Match", "message": 'must be the hazard version in quotes, e.g. "3"'}]
         )
-    return int(raw)
+    return version
 
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]

@@ -107,8 +107,10 @@ def _validation(request: Request, exc: Exception) -> JSONResponse:
         message = _json_message(malformed[0])
         errors = [{"field": "body", "message": message}]
         return problem(422, message, request=request, errors=errors)
+    # Named as the client sends them: `payload.reason`, `region`, `hazard_id`, `idempotency-key`
+    # (where a value came from, body, query, path or header, is not part of its name).
     errors = [
-        {"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "message": e["msg"]}
+        {"field": ".".join(str(p) for p in e["loc"][1:]) or e["loc"][0], "message": e["msg"]}
         for e in exc.errors()
     ]
     names = ", ".join(e["field"] for e in errors)

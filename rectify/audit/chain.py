@@ -1,7 +1,8 @@
 """The per-hazard hash chain: canonical JSON of an event and its SHA-256 link to the previous.
 
 hash = SHA-256( prev_hash (64 hex chars, ASCII) || canonical JSON of the event, UTF-8 )
-The first event of a chain links to GENESIS. `rectify audit verify` recomputes exactly this.
+The first event of a chain links to GENESIS. `rectify audit verify` recomputes exactly this;
+docs/CANONICAL.md spells the bytes out for auditors who write their own verifier.
 
 The canonical JSON is `canonical_json` of the event document (sorted keys, no spaces). It is
 written out here piece by piece in that fixed key order rather than dumped as a dict, so that the
@@ -30,8 +31,11 @@ IDS = b'%d,"hazard_seq":'
 
 
 def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, UTF-8 text as is: the same value always gives the same bytes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no spaces, UTF-8 text as is: the same value always gives the same bytes.
+    NaN and Infinity are not JSON: ValueError (the last line of defence; inputs refuse them)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def format_at(at: datetime) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,14 +31,15 @@ def _echo(doc: Any) -> None:
 
 
 def _instant(value: str | None, option: str) -> datetime | None:
+    from rectify.inputs import parse_instant
+
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        typer.echo(f"error: {option} {value!r} is not an ISO 8601 instant", err=True)
+        return parse_instant(value)
+    except ValueError as exc:
+        typer.echo(f"error: {option} {value!r} {exc}", err=True)
         raise typer.Exit(2) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _fail(exc: Any) -> typer.Exit:
@@ -51,7 +52,7 @@ def _fail(exc: Any) -> typer.Exit:
 def verify_command(
     file: Annotated[
         Path | None,
-        typer.Option("--file", help="Verify an exported JSON Lines file; no database needed."),
+        typer.Option("--file", help="Verify an export file (JSON Lines or CSV, with its trailer)."),
     ] = None,
 ) -> None:
     """Recompute every chain (and check every checkpoint); exit 1 when anything is broken."""
@@ -113,19 +114,21 @@ def export_command(
     except RectifyError as exc:
         raise _fail(exc) from None
     total = export.count(ctx=ctx, caller=caller, start=begin, end=finish)
-    header, row = export.formatter(fmt)
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     written = 0
     with out.open("w", encoding="utf-8", newline="") as sink, Progress(*columns) as progress:
         task = progress.add_task(f"exporting to {out}", total=total)
-        sink.write(header)
-        for event in export.events(ctx=ctx, caller=caller, start=begin, end=finish):
-            sink.write(row(event))
-            written += 1
-            if written % 500 == 0:
-                progress.update(task, completed=written)
-        progress.update(task, completed=written)
-    typer.echo(f"wrote {written} events to {out}")
+
+        def advance(done: int) -> None:
+            nonlocal written
+            written = done
+            progress.update(task, completed=done)
+
+        for piece in export.pieces(
+            ctx=ctx, caller=caller, fmt=fmt, start=begin, end=finish, progress=advance
+        ):
+            sink.write(piece)
+    typer.echo(f"wrote {written} events and the trailer to {out}")
 
 
 def replay_command(

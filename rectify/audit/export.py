@@ -1,9 +1,17 @@
 """Export of the history: events in (hazard_id, hazard_seq) order as JSON Lines (one public event
-a line, verifiable without the database) or CSV with Chinese headers; streamed, in scope only."""
+a line, verifiable without the database) or CSV with Chinese headers; streamed, in scope only.
+
+Every export ends with a trailer: the number of events and the SHA-256 of every byte before the
+trailer line, so that a file cut short anywhere (a dropped connection, a full disk) cannot pass
+for a complete one; `rectify audit verify --file` requires it.
+    JSON Lines: {"trailer":{"events":N,"sha256":"<64 hex>"}}
+    CSV:        尾行 trailer,events=N,sha256=<64 hex>
+"""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -37,6 +45,7 @@ CSV_COLUMNS = (
     ("哈希 hash", "hash"),
 )
 BATCH = 1000
+TRAILER_LABEL = "尾行 trailer"  # the first cell of the CSV trailer row
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -119,9 +128,53 @@ def _csv_line(cells: list[Any]) -> str:
     return buffer.getvalue()
 
 
+def trailer(fmt: str, events: int, sha256: str) -> str:
+    """The last line of an export: how many events, and the SHA-256 of all bytes before it."""
+    if fmt == "jsonl":
+        return canonical_json({"trailer": {"events": events, "sha256": sha256}}) + "\n"
+    return _csv_line([TRAILER_LABEL, f"events={events}", f"sha256={sha256}"])
+
+
 def formatter(fmt: str) -> tuple[str, Callable[[dict[str, Any]], str]]:
     """The header and the row function of a format."""
     return ("", jsonl_row) if fmt == "jsonl" else (csv_header(), csv_row)
+
+
+def pieces(
+    *,
+    ctx: Context,
+    caller: Caller,
+    fmt: str,
+    start: datetime | None,
+    end: datetime | None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[str]:
+    """The export text piece by piece: header, events (in chunks), trailer. `progress` is told
+    the number of events written so far after each chunk."""
+    header, row = formatter(fmt)
+    digest, written = hashlib.sha256(), 0
+
+    def out(text: str) -> str:
+        digest.update(text.encode("utf-8"))
+        return text
+
+    if header:
+        yield out(header)
+    chunk: list[str] = []
+    for event in events(ctx=ctx, caller=caller, start=start, end=end):
+        chunk.append(row(event))
+        if len(chunk) >= 200:
+            written += len(chunk)
+            yield out("".join(chunk))
+            chunk = []
+            if progress:
+                progress(written)
+    if chunk:
+        written += len(chunk)
+        yield out("".join(chunk))
+    if progress:
+        progress(written)
+    yield trailer(fmt, written, digest.hexdigest())
 
 
 def stream(
@@ -129,18 +182,4 @@ def stream(
 ) -> Iterator[str]:
     """Checks now, then the export text piece by piece (for a StreamingResponse)."""
     check(caller=caller, fmt=fmt, start=start, end=end)
-    header, row = formatter(fmt)
-
-    def pieces() -> Iterator[str]:
-        if header:
-            yield header
-        chunk: list[str] = []
-        for event in events(ctx=ctx, caller=caller, start=start, end=end):
-            chunk.append(row(event))
-            if len(chunk) >= 200:
-                yield "".join(chunk)
-                chunk = []
-        if chunk:
-            yield "".join(chunk)
-
-    return pieces()
+    return pieces(ctx=ctx, caller=caller, fmt=fmt, start=start, end=end)

@@ -297,6 +297,10 @@ def replay(
     """The hazard rebuilt from its events up to `at` (all of them when None)."""
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
+    if at is not None and at > ctx.now():
+        # A replay tells what happened; the future has not (timers may still fire).
+        when = format_at(ctx.now())
+        raise InvalidInput.fields([{"field": "at", "message": f"must not be after now ({when})"}])
     with ctx.db.session() as session:
         # Scope before role (SPEC 1): a hazard outside the caller's scope does not exist (404).
         hazard = hazards.get(session=session, caller=caller, hazard_id=hazard_id)

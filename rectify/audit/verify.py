@@ -1,5 +1,6 @@
 """Chain verification: each event's hash recomputed, prev links, gapless hazard_seq, the hazard's
-head and version, and every checkpoint; over the database (streamed) or an exported .jsonl file.
+head and version, and every checkpoint; over the database (streamed) or an export file (JSON Lines
+or CSV, whose trailer is required).
 
 Over the database the events are read with a plain DB-API cursor and hashed from their stored text
 (see `_walk`): reading them costs more than hashing them, so nothing else is built per event.
@@ -7,6 +8,7 @@ Over the database the events are read with a plain DB-API cursor and hashed from
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from rectify.audit import checkpoints as cp
+from rectify.audit import export
 from rectify.audit.chain import (
     GENESIS,
     IDS,
@@ -379,21 +382,126 @@ def _public_canonical(doc: dict[str, Any]) -> bytes | None:
         return None
 
 
+class _Reader:
+    """The lines of an export file, decoded, with the SHA-256 of the bytes read so far; `mark`
+    keeps the digest as it stands before the next line read (where a record starts)."""
+
+    def __init__(self, lines: Iterator[bytes]) -> None:
+        self.lines, self.digest, self.number = lines, hashlib.sha256(), 0
+        self.marking, self.before = False, self.digest.copy()
+
+    def mark(self) -> None:
+        self.marking = True
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self.lines:
+            if self.marking:
+                self.before, self.marking = self.digest.copy(), False
+            self.digest.update(raw)
+            self.number += 1
+            yield raw.decode("utf-8", "replace")
+
+
+def _records(reader: _Reader, csv_file: bool) -> Iterator[tuple[int, Any]]:
+    """(line number, record) of an export: a JSON document, or a CSV row as a public event (a
+    trailer row as {"trailer": ...}); None when the line cannot be read."""
+    if not csv_file:
+        for line in reader:
+            if line.strip():
+                yield reader.number, _json_line(line)
+            reader.mark()
+        return
+    rows = csv.reader(reader)
+    next(rows, None)  # the header
+    reader.mark()
+    for row in rows:
+        yield reader.number, _csv_record(row)
+        reader.mark()
+
+
+def _json_line(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+def _csv_record(row: list[str]) -> Any:
+    if row and row[0] == export.TRAILER_LABEL:
+        fields = dict(cell.partition("=")[::2] for cell in row[1:])
+        return {"trailer": {"events": _int(fields.get("events")), "sha256": fields.get("sha256")}}
+    keys = [key for _, key in export.CSV_COLUMNS]
+    if len(row) != len(keys):
+        return None
+    doc: dict[str, Any] = dict(zip(keys, row, strict=True))
+    try:
+        for key in ("seq", "hazard_id", "hazard_seq"):
+            doc[key] = int(doc[key])
+        for key in ("from", "to", "payload", "workflow"):
+            doc[key] = json.loads(doc[key]) if doc[key] else None
+    except ValueError:
+        return None
+    return doc
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text and text.isascii() and text.isdigit() else None
+
+
+def _trailer(doc: Any) -> dict[str, Any] | None:
+    if isinstance(doc, dict) and set(doc) == {"trailer"} and isinstance(doc["trailer"], dict):
+        return doc["trailer"]
+    return None
+
+
 def verify_file(*, path: Path, limit: int = 1000) -> dict[str, Any]:
-    """Check the chains in an exported JSON Lines file, without a database. A chain whose first
-    event in the file is not hazard_seq 1 is checked from that event's prev_hash."""
+    """Check an export file (JSON Lines or CSV, told apart by the CSV header), without a
+    database: its trailer (required: the event count and the SHA-256 of every byte before it,
+    so a cut-short file is broken) and its chains. A chain whose first event in the file is not
+    hazard_seq 1 is checked from that event's prev_hash."""
     checker = ChainChecker(limit)
-    with path.open(encoding="utf-8") as lines:
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
+    found: dict[str, Any] | None = None
+    with path.open("rb") as lines:
+        csv_file = lines.read(len(_CSV_START)) == _CSV_START
+        lines.seek(0)
+        reader = _Reader(iter(lines))
+        for number, doc in _records(reader, csv_file):
+            if found is not None:
+                checker.fail(None, None, f"line {number} follows the trailer")
+                continue
+            if (trailer := _trailer(doc)) is not None:
+                found = {**trailer, "line": number}
+                _check_trailer(checker, trailer, reader.before.hexdigest())
                 continue
             try:
-                doc = json.loads(raw)
                 key = (int(doc["hazard_id"]), int(doc["hazard_seq"]))
                 hashes = (str(doc["prev_hash"]), str(doc["hash"]))
             except (ValueError, KeyError, TypeError):
                 checker.fail(None, None, f"line {number} is not an exported event")
                 continue
-            canonical = _public_canonical(doc)
-            checker.feed(*key, *hashes, canonical, trust_start=True)
-    return checker.result(file=str(path))
+            checker.feed(*key, *hashes, _public_canonical(doc), trust_start=True)
+    if found is None:
+        checker.fail(
+            None,
+            None,
+            f"no trailer after {checker.events} events: the file is cut short or is not a "
+            "whole export (export again)",
+        )
+    return checker.result(file=str(path), format="csv" if csv_file else "jsonl", trailer=found)
+
+
+_CSV_START = export.csv_header().encode("utf-8")[:12]  # the BOM and "序号 seq"
+
+
+def _check_trailer(checker: ChainChecker, trailer: dict[str, Any], digest: str) -> None:
+    if trailer.get("events") != checker.events:
+        checker.fail(
+            None,
+            None,
+            f"the trailer counts {trailer.get('events')} events, the file holds "
+            f"{checker.events}: lines were removed or added",
+        )
+    if trailer.get("sha256") != digest:
+        checker.fail(
+            None, None, "the trailer's sha256 does not match the file: it was changed or cut"
+        )

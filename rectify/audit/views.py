@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -13,6 +12,7 @@ from rectify.audit import checkpoints, export
 from rectify.audit.replay import replay
 from rectify.audit.verify import verify
 from rectify.exceptions import ConfigurationError, NotFound
+from rectify.inputs import Instant
 from rectify.workflow.diagram import mermaid
 
 router = APIRouter(tags=["audit"])
@@ -25,7 +25,7 @@ def replay_hazard(
     hazard_id: RowId,
     ctx: ContextDep,
     caller: CurrentCaller,
-    at: Annotated[datetime | None, Query(description="ISO 8601 instant; default now")] = None,
+    at: Annotated[Instant | None, Query(description="ISO 8601 with offset; default now")] = None,
 ) -> dict[str, Any]:
     """The hazard rebuilt from its events up to `at` through its pinned workflow version."""
     return replay(ctx=ctx, caller=caller, hazard_id=hazard_id, at=at)
@@ -62,8 +62,8 @@ def list_checkpoints(
 def export_events(
     ctx: ContextDep,
     caller: CurrentCaller,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[Instant | None, Query(alias="from")] = None,
+    end: Annotated[Instant | None, Query(alias="to")] = None,
     fmt: Annotated[str, Query(alias="format", pattern="^(jsonl|csv)$")] = "jsonl",
 ) -> StreamingResponse:
     """Events in your scope (`from` inclusive, `to` exclusive) as JSON Lines or CSV, streamed."""

@@ -1,13 +1,14 @@
-"""Checks for the 统一社会信用代码 (GB 32100-2015) and 6-digit 行政区划代码."""
+"""Checks for the 统一社会信用代码 (GB 32100-2015); the 行政区划代码 one is in rectify.inputs."""
 
 from __future__ import annotations
 
-import re
+from rectify.inputs import check_region_code
+
+__all__ = ["check_credit_code", "check_region_code", "credit_code_check_char"]
 
 # GB 32100-2015: 31 characters (no I, O, S, V, Z), weights 3^i mod 31 for positions 1..17.
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_REGION = re.compile(r"^\d{6}$")
 
 
 def credit_code_check_char(first17: str) -> str:
@@ -17,8 +18,11 @@ def credit_code_check_char(first17: str) -> str:
 
 
 def check_credit_code(code: str) -> str:
-    """Return the code (upper-cased) or raise ValueError saying what is wrong with it."""
-    code = code.strip().upper()
+    """Return the code (upper-cased) or raise ValueError saying what is wrong with it. Letters
+    may be sent in lower case; spaces and anything outside the code's alphabet are refused."""
+    if code != code.strip():
+        raise ValueError("must be the 18 characters alone, without spaces or line breaks")
+    code = code.upper() if code.isascii() else code  # "ß".upper() is "SS": never a code
     if len(code) != 18:
         raise ValueError(f"must be 18 characters, got {len(code)}")
     bad = sorted({c for c in code if c not in _ALPHABET})
@@ -29,11 +33,4 @@ def check_credit_code(code: str) -> str:
     expected = credit_code_check_char(code[:17])
     if code[17] != expected:
         raise ValueError(f"check character is {code[17]}, GB 32100-2015 gives {expected}")
-    return code
-
-
-def check_region_code(code: str) -> str:
-    """Return the code or raise ValueError: six digits, the province pair not 00."""
-    if not _REGION.match(code) or code.startswith("00"):
-        raise ValueError("must be a 6-digit administrative division code (行政区划代码)")
     return code

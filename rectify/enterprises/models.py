@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import StringConstraints, field_validator
 from sqlmodel import Field, SQLModel
 
 from rectify.database.core import UTCDateTime, utcnow
-from rectify.enterprises.codes import check_credit_code, check_region_code
+from rectify.enterprises.codes import check_credit_code
+from rectify.inputs import RegionCode, text
 
 
 class EnterpriseBase(SQLModel):
@@ -19,15 +21,19 @@ class EnterpriseBase(SQLModel):
 
 
 class EnterpriseCreate(EnterpriseBase):
+    """What a dispatcher sends: strict types (rectify.inputs), nothing coerced."""
+
+    name: text(200)  # type: ignore[valid-type]
+    credit_code: Annotated[str, StringConstraints(strict=True, max_length=100)] = Field(
+        description="统一社会信用代码, 18 characters (GB 32100-2015)"
+    )
+    industry: text(100)  # type: ignore[valid-type]
+    region_code: RegionCode = Field(description="6-digit 行政区划代码, ASCII digits")
+
     @field_validator("credit_code")
     @classmethod
     def _credit_code(cls, v: str) -> str:
         return check_credit_code(v)
-
-    @field_validator("region_code")
-    @classmethod
-    def _region_code(cls, v: str) -> str:
-        return check_region_code(v)
 
 
 class Enterprise(EnterpriseBase, table=True):

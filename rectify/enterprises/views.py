@@ -13,10 +13,11 @@ from rectify.api.deps import (
     SessionDep,
     require,
 )
+from rectify.api.json_body import StrictJSONRoute
 from rectify.enterprises import service
 from rectify.enterprises.models import EnterpriseCreate, EnterprisePublic
 
-router = APIRouter(prefix="/enterprises", tags=["enterprises"])
+router = APIRouter(prefix="/enterprises", tags=["enterprises"], route_class=StrictJSONRoute)
 
 
 @router.post("", status_code=201, response_model=EnterprisePublic)

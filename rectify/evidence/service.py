@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO
 
 from sqlmodel import Session, select
@@ -11,8 +12,10 @@ from rectify.context import Context
 from rectify.evidence.models import Evidence
 from rectify.exceptions import Forbidden, NotFound
 from rectify.hazards import service as hazards
+from rectify.inputs import clean_filename
 
 UPLOADERS = ("enterprise", "inspector", "dispatcher")
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def upload(
@@ -34,7 +37,7 @@ def upload(
                 sha256=blob.sha256,
                 size=blob.size,
                 content_type=blob.content_type,
-                filename=filename,
+                filename=clean_filename(filename),  # for display only, never a path
                 uploaded_by=caller.actor,
                 at=ctx.now(),
             )
@@ -55,6 +58,8 @@ def _referenced(ctx: Context, sha256: str) -> bool:
 def get(*, session: Session, caller: Caller, hazard_id: int, sha256: str) -> Evidence:
     """One evidence record of a hazard in scope."""
     hazards.get(session=session, caller=caller, hazard_id=hazard_id)
+    if not SHA256.fullmatch(sha256):  # nothing else names evidence (nor reaches the database)
+        raise NotFound(f"hazard {hazard_id} has no evidence {sha256[:64]!r}")
     row = session.exec(
         select(Evidence).where(Evidence.hazard_id == hazard_id, Evidence.sha256 == sha256)
     ).first()

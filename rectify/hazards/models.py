@@ -11,6 +11,7 @@ from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rectify.database.core import MAX_ID, UTCDateTime, utcnow
+from rectify.inputs import Id, maybe_text, text
 
 
 class Grade(StrEnum):
@@ -37,6 +38,13 @@ class HazardBase(SQLModel):
 
 
 class HazardCreate(HazardBase):
+    """What a reporter sends: strict types (rectify.inputs), nothing coerced."""
+
+    enterprise_id: Id  # 3, not "3"
+    title: text(300)  # type: ignore[valid-type]
+    description: maybe_text(10000, long=True) = ""  # type: ignore[valid-type]
+    industry: text(100)  # type: ignore[valid-type]
+    location: maybe_text(500) = ""  # type: ignore[valid-type]
     violation: StrictBool = False  # "true" is a string: a 422, not a silent yes
 
 
@@ -170,5 +178,5 @@ class HazardPage(SQLModel):
 
 
 class TransitionRequest(SQLModel):
-    trigger: str = Field(min_length=1)
+    trigger: str = Field(min_length=1, max_length=100)
     payload: dict[str, Any] = {}

@@ -7,17 +7,14 @@ shape is wrong."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     ValidationError,
     field_validator,
 )
@@ -27,16 +24,9 @@ from rectify.auth.scope import LEVELS, Caller
 from rectify.exceptions import FieldError, InvalidInput
 from rectify.hazards.models import Grade, Hazard
 
-
-def _not_blank(value: str) -> str:
-    # Whitespace alone says nothing: a blank required text counts as missing.
-    if not value.strip():
-        raise PydanticCustomError("blank", "must not be blank")
-    return value
-
-
-# Text a person must give (required, or optional but not blank when given).
-Text = Annotated[str, Field(min_length=1, max_length=10000), AfterValidator(_not_blank)]
+# Text a person must give (required, or optional but not blank when given): one line (Text) or
+# prose (LongText); numbers and instants only as JSON numbers and ISO 8601 text (rectify.inputs).
+from rectify.inputs import Instant, LongText, Money, Percent, Text
 
 # 安全生产事故隐患排查治理暂行规定 art. 15: the six elements of a major-hazard plan.
 PLAN_ELEMENTS = {
@@ -60,21 +50,21 @@ class _Payload(BaseModel):
 class Plan(_Payload):
     """治理方案: which elements are required depends on the grade (checked below)."""
 
-    goals: Text | None = None
-    measures: Text | None = None
-    funds_yuan: float | None = Field(default=None, ge=0)
+    goals: LongText | None = None
+    measures: LongText | None = None
+    funds_yuan: Money | None = None
     responsible_person: Text | None = None
-    deadline: AwareDatetime | None = None
-    contingency_plan: Text | None = None
+    deadline: Instant | None = None
+    contingency_plan: LongText | None = None
 
 
 class Assign(_Payload):
     assignee: Text
-    deadline: AwareDatetime | None = None
+    deadline: Instant | None = None
 
 
 class Dismiss(_Payload):
-    reason: Text
+    reason: LongText
 
 
 class Accept(_Payload):
@@ -82,59 +72,59 @@ class Accept(_Payload):
 
 
 class ReportProgress(_Payload):
-    note: Text
-    percent: StrictInt | None = Field(default=None, ge=0, le=100)  # "50" is a string, not 50
+    note: LongText
+    percent: Percent | None = None  # "50" is a string, not 50
 
 
 class RequestExtension(_Payload):
-    reason: Text
-    new_deadline: AwareDatetime
+    reason: LongText
+    new_deadline: Instant
 
 
 class DecideExtension(_Payload):
     approved: StrictBool  # "yes" or "true" is not a decision
-    note: str | None = None
+    note: LongText | None = None
 
 
 class ConfirmRectified(_Payload):
-    summary: Text
+    summary: LongText
     evidence: list[str] = Field(min_length=1)
     evaluation_report: str | None = None
 
 
 class VerifyPass(_Payload):
-    note: Text
+    note: LongText
 
 
 class VerifyFail(_Payload):
-    findings: Text
-    new_deadline: AwareDatetime
+    findings: LongText
+    new_deadline: Instant
 
 
 class Close(_Payload):
-    note: str | None = None
-    penalty_waiver_reason: Text | None = None
+    note: LongText | None = None
+    penalty_waiver_reason: LongText | None = None
 
 
 class ListForSupervision(_Payload):
     level: Literal["county", "city", "province"]
     document_no: Text | None = None
-    deadline: AwareDatetime | None = None
+    deadline: Instant | None = None
 
 
 class OrderSuspension(_Payload):
     order_no: Text
-    reason: Text
+    reason: LongText
 
 
 class OrderClosure(_Payload):
     decision_no: Text
-    reason: Text
+    reason: LongText
 
 
 class TransferToJudicial(_Payload):
     receiving_organ: Text
-    case_summary: Text
+    case_summary: LongText
     officers: list[Text] = Field(min_length=2)
     attachments: list[str] = Field(min_length=1)
 
@@ -150,13 +140,13 @@ class TransferToJudicial(_Payload):
 class RecordJudicialDecision(_Payload):
     decision: Literal["filed", "not_filed"]
     case_no: Text | None = None
-    reason: str | None = None
+    reason: LongText | None = None
 
 
 class Regrade(_Payload):
     grade: Grade
     basis: Text
-    deadline: AwareDatetime | None = None
+    deadline: Instant | None = None
 
 
 class RecordPenalty(_Payload):
@@ -164,7 +154,7 @@ class RecordPenalty(_Payload):
     kind: Literal[
         "warning", "fine", "daily_fine", "confiscation", "suspension", "license_revocation"
     ]
-    amount_yuan: float | None = Field(default=None, ge=0)
+    amount_yuan: Money | None = None
     legal_basis: Text
 
 
@@ -208,6 +198,7 @@ class Situation:
     caller: Caller
     now: datetime
     evidence: frozenset[str] | None  # sha256 uploaded to this hazard (CITES_EVIDENCE only)
+    horizon: timedelta = timedelta(days=1827)  # settings.deadline_horizon_days
 
 
 def validate(trigger: str, payload: dict[str, Any], where: Situation) -> dict[str, Any]:
@@ -220,7 +211,7 @@ def validate(trigger: str, payload: dict[str, Any], where: Situation) -> dict[st
     except ValidationError as exc:
         shape = [_field_error(e) for e in exc.errors()]
         raise InvalidInput.fields(_merge(required, shape)) from None
-    errors = _merge(required, _rules(trigger, parsed, where))
+    errors = _merge(required, _rules(trigger, parsed, where), _horizon(trigger, parsed, where))
     if errors:
         raise InvalidInput.fields(errors)
     clean = parsed.model_dump(mode="json", exclude_none=True)
@@ -331,6 +322,36 @@ def _rules(trigger: str, p: Any, w: Situation) -> list[FieldError]:
             return errors
         case "transfer_to_judicial":
             return _evidence("attachments", p.attachments, w.evidence)
+    return []
+
+
+# Every deadline a payload can set, by trigger (the plan's inside `plan`).
+DEADLINES = {
+    "assign": "deadline",
+    "regrade": "deadline",
+    "list_for_supervision": "deadline",
+    "accept": "plan.deadline",
+    "revise_plan": "plan.deadline",
+    "request_extension": "new_deadline",
+    "verify_fail": "new_deadline",
+}
+
+
+def _horizon(trigger: str, p: Any, w: Situation) -> list[FieldError]:
+    """A deadline at most `horizon` ahead (a typo such as 2062 for 2026 is refused, and no
+    timer is set centuries away); ours, not the law's: docs/DECISIONS.md."""
+    field = DEADLINES.get(trigger)
+    value = p.plan.deadline if field == "plan.deadline" else getattr(p, field or "", None)
+    limit = w.now + w.horizon
+    if value is not None and value > limit:
+        days = w.horizon.days
+        return [
+            _err(
+                field,
+                f"must be at most {days} days ahead, not after {limit.isoformat()} "  # type: ignore[arg-type]
+                "(the configured deadline_horizon_days)",
+            )
+        ]
     return []
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -95,6 +95,7 @@ class Filters:
     production: str | None = None
     judicial: str | None = None
     grade: str | None = None
+    source: str | None = None
     enterprise_id: int | None = None
     region: str | None = None
     overdue: bool | None = None
@@ -105,7 +106,15 @@ def list_(
 ) -> tuple[list[Hazard], int]:
     """Hazards in scope matching the filters, by id, with the total count."""
     where = [caller.scope_filter(Hazard)]
-    for name in ("state", "supervision", "production", "judicial", "grade", "enterprise_id"):
+    for name in (
+        "state",
+        "supervision",
+        "production",
+        "judicial",
+        "grade",
+        "source",
+        "enterprise_id",
+    ):
         value = getattr(filters, name)
         if value is not None:
             where.append(getattr(Hazard, name) == value)
@@ -219,6 +228,7 @@ def apply(
             caller=caller,
             now=now,
             evidence=_evidence(session, hazard.id) if trigger in payloads.CITES_EVIDENCE else None,
+            horizon=timedelta(days=ctx.settings.deadline_horizon_days),
         ),
     )
     outcome = fire(definition, trigger, before, facts, clean, role=caller.role)

@@ -17,11 +17,26 @@ from rectify.api.deps import (
     page,
     parse_if_match,
 )
+from rectify.api.json_body import StrictJSONRoute
 from rectify.audit import service as audit
+from rectify.context import Context
+from rectify.exceptions import InvalidInput
 from rectify.hazards import service
-from rectify.hazards.models import Grade, HazardCreate, HazardPage, HazardPublic, TransitionRequest
+from rectify.hazards.models import (
+    Grade,
+    HazardCreate,
+    HazardPage,
+    HazardPublic,
+    Source,
+    TransitionRequest,
+)
+from rectify.inputs import QueryBool, RegionCode
 
-router = APIRouter(prefix="/hazards", tags=["hazards"])
+router = APIRouter(prefix="/hazards", tags=["hazards"], route_class=StrictJSONRoute)
+
+StateFilter = Annotated[str | None, Query(max_length=100, description="a state of the workflow")]
+# An Idempotency-Key is stored: printable ASCII only (a UUID, say), at most 200 characters.
+IdempotencyKey = Annotated[str | None, Header(max_length=200, pattern=r"^[\x20-\x7e]+$")]
 
 
 def _etag(response: Response, body: dict[str, Any]) -> dict[str, Any]:
@@ -44,18 +59,22 @@ def list_hazards(
     ctx: ContextDep,
     session: SessionDep,
     caller: CurrentCaller,
-    state: str | None = None,
-    supervision: str | None = None,
-    production: str | None = None,
-    judicial: str | None = None,
-    overdue: bool | None = None,
+    state: StateFilter = None,
+    supervision: StateFilter = None,
+    production: StateFilter = None,
+    judicial: StateFilter = None,
+    overdue: QueryBool | None = None,
     grade: Grade | None = None,
+    source: Source | None = None,
     enterprise_id: RowIdFilter = None,
-    region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    region: RegionCode | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    """Hazards in scope, filtered and paginated."""
+    """Hazards in scope, filtered and paginated. State filters take the states of the deployed
+    workflow definitions; `overdue` is true or false."""
+    branches = {"state": state, "supervision": supervision, "production": production}
+    _known_states(ctx, **branches, judicial=judicial)
     filters = service.Filters(
         state=state,
         supervision=supervision,
@@ -63,6 +82,7 @@ def list_hazards(
         judicial=judicial,
         overdue=overdue,
         grade=grade,
+        source=source,
         enterprise_id=enterprise_id,
         region=region,
     )
@@ -72,6 +92,22 @@ def list_hazards(
     )
     items = [service.summary(h, now) for h in rows]
     return page(items, total, limit, offset)
+
+
+def _known_states(ctx: Context, **given: str | None) -> None:
+    """422 naming each filter whose value no deployed workflow version knows, with the values
+    it takes (the union over the versions, so old hazards can still be found)."""
+    errors = []
+    for field, value in given.items():
+        if value is None:
+            continue
+        known = sorted(
+            {s for d in ctx.registry.all() for r in d.regions if r.field == field for s in r.states}
+        )
+        if value not in known:
+            errors.append({"field": field, "message": f"must be one of: {', '.join(known)}"})
+    if errors:
+        raise InvalidInput.fields(errors)
 
 
 @router.get("/{hazard_id}", response_model=HazardPublic)
@@ -95,7 +131,7 @@ def apply_transition(
     caller: CurrentCaller,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Fire a trigger. `If-Match: "<version>"` refuses stale decisions; `Idempotency-Key`
     makes a retry return the first response without applying anything again."""

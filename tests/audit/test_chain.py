@@ -107,7 +107,11 @@ def test_canonical_event_is_byte_identical_to_the_old_way(case: str) -> None:
 
 texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | texts,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
     max_leaves=12,
 )

@@ -40,7 +40,8 @@ def test_audit_commands(world: World, env: None, tmp_path: Path) -> None:
     assert "not a rectify-checkpoint" in _run("check-line", "nonsense", code=2)
     out = tmp_path / "events.jsonl"
     assert "wrote 8 events" in _run("export", "--out", str(out))
-    assert len(out.read_text(encoding="utf-8").splitlines()) == 8
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 8 + 1 and json.loads(lines[-1])["trailer"]["events"] == 8
     csv_out = tmp_path / "events.csv"
     _run("export", "--out", str(csv_out), "--format", "csv", "--from", "2026-03-02T09:00:00+08:00")
     assert csv_out.read_text(encoding="utf-8-sig").startswith("序号 seq,")
@@ -61,6 +62,9 @@ def test_verify_file_needs_no_database(world: World, env: None, tmp_path: Path) 
         result = json.loads(_run("verify", "--file", str(out)))
     assert result["ok"] is True and result["events_checked"] == 3
     lines = out.read_text(encoding="utf-8").splitlines()
+    out.write_text("".join(f"{line}\n" for line in lines[:-1]), encoding="utf-8")  # no trailer
+    result = json.loads(_run("verify", "--file", str(out), code=1))
+    assert "no trailer after 3 events" in result["broken"][0]["reason"]
     out.write_text("\n".join([lines[0], lines[2]]) + "\n", encoding="utf-8")
     assert json.loads(_run("verify", "--file", str(out), code=1))["ok"] is False
     assert "no file" in _run("verify", "--file", str(tmp_path / "missing.jsonl"), code=2)
