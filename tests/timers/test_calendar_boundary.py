@@ -13,13 +13,14 @@ from typer.testing import CliRunner
 
 from rectify.audit.replay import replay
 from rectify.audit.verify import verify
-from rectify.auth.scope import Caller
+from rectify.auth.scope import SYSTEM, Caller
 from rectify.calendar import service as calendar
 from rectify.calendar.data import read_year_file
 from rectify.cli import app
 from rectify.config import Settings
 from rectify.context import Context, build_context
-from rectify.exceptions import Conflict
+from rectify.exceptions import Conflict, InvalidInput
+from rectify.hazards import service as hazards
 from rectify.timers.engine import catch_up
 from rectify.timers.policy import CHINA_TZ, Policy
 from tests.support import World
@@ -210,3 +211,12 @@ def test_rectify_calendar_load_and_list(backend: str, tmp_path: Path) -> None:
     changed = YEAR_2027.replace("last = 2027-01-04", "last = 2027-01-03")
     refused = runner.invoke(app, ["calendar", "load", str(write_2027(tmp_path, changed))], env=env)
     assert refused.exit_code == 2 and "higher revision" in refused.output
+
+
+def test_deadline_recomputed_without_a_deadline_is_refused(late: World) -> None:
+    hid = late.to("assigned")
+    with pytest.raises(InvalidInput, match="payload.deadline"):
+        hazards.transition(
+            ctx=late.ctx, caller=SYSTEM, hazard_id=hid, trigger="deadline_recomputed", payload={}
+        )
+    assert "deadline_recomputed" not in triggers(late, hid)
