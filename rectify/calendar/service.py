@@ -51,6 +51,7 @@ def open_calendar(*, db: Database, settings: Settings) -> CalendarStore:
         files = read_folder(settings.calendar_path)
     except InvalidInput as exc:
         raise ConfigurationError(f"calendar data: {exc.detail}") from None
+    put: set[int] = set()
     if files:
         with db.write() as session:
             _lock(session, db)
@@ -59,8 +60,10 @@ def open_calendar(*, db: Database, settings: Settings) -> CalendarStore:
                 row = stored.get(data.year)
                 if row is None or data.revision > row.revision:
                     _put(session, row, data, f"{settings.calendar_dir}/{data.year}.toml", STARTUP)
+                    put.add(data.year)
     store = CalendarStore(db, settings.calendar_check_seconds)
-    store.refresh()
+    store.refresh(first=True)
+    store.mark_changed(put)  # `catch_up` recounts the timers counted over them
     return store
 
 
@@ -160,7 +163,7 @@ def recompute(*, ctx: Context, years: Iterable[int] | None) -> Recounted:
     calendar = ctx.calendar.current()
     wanted = None if years is None else set(years)
     result = Recounted()
-    for hazard_id in _candidates(ctx, wanted):
+    for hazard_id in _candidates(ctx, calendar, wanted):
         result.hazards += 1
         try:
             _recount_hazard(ctx, calendar, hazard_id, wanted, result)
@@ -198,14 +201,23 @@ _T = Timer.__table__.c  # type: ignore[attr-defined]
 _PENDING = (_T.fired_at.is_(None), _T.cancelled_at.is_(None), _T.rule.is_not(None))
 
 
-def _candidates(ctx: Context, years: set[int] | None) -> list[int]:
+def _candidates(ctx: Context, calendar: Calendar, years: set[int] | None) -> list[int]:
+    """The hazards with a timer that the recount would change: counted here first, from one
+    read, so that a recount that changes nothing opens no write transaction."""
     if years is None:
         where: Any = _T.provisional.is_(True)
     else:
         where = or_(*(_counted_over(year) for year in sorted(years)))
-    stmt = select(_T.hazard_id).where(*_PENDING, where).distinct().order_by(_T.hazard_id)
+    columns = (_T.hazard_id, _T.kind, _T.due_at, _T.provisional, _T.counted_from, _T.rule)
+    stmt = select(*columns).where(*_PENDING, where).order_by(_T.hazard_id)
     with ctx.db.session() as session:
-        return list(session.exec(stmt))  # type: ignore[call-overload]
+        rows = session.exec(stmt).all()  # type: ignore[call-overload]
+    now, changed = ctx.now(), dict[int, None]()
+    for row in rows:
+        new = _recounted(row, calendar, now)
+        if (new.at, new.provisional) != (row.due_at, row.provisional):
+            changed[row.hazard_id] = None
+    return list(changed)
 
 
 def _counted_over(year: int) -> Any:
@@ -251,8 +263,9 @@ def _recount_hazard(
             out.timers += 1
 
 
-def _recounted(row: Timer, calendar: Calendar, now: datetime) -> Counted:
-    new = recount(row.kind, row.rule, row.counted_from, calendar)  # type: ignore[arg-type]
+def _recounted(row: Any, calendar: Calendar, now: datetime) -> Counted:
+    """A pending timer (row or Timer: kind, due_at, counted_from, rule) counted again."""
+    new = recount(row.kind, row.rule, row.counted_from, calendar)
     if new.at < row.due_at and new.at <= now:
         # Never moved earlier into the past: what was announced stands (docs/DECISIONS.md).
         return Counted(row.due_at, False, row.counted_from, row.rule)

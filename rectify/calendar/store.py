@@ -92,8 +92,9 @@ class CalendarStore:
                 )
         return self._calendar
 
-    def refresh(self) -> set[int]:
-        """Read the version now; re-read the years when it moved. Returns the years changed."""
+    def refresh(self, *, first: bool = False) -> set[int]:
+        """Read the version now; re-read the years when it moved. Returns the years changed
+        (none on the `first` read: what was there before this process needs no recount)."""
         with self._lock:
             self._checked = time.monotonic()
             with self.db.session() as session:
@@ -109,10 +110,16 @@ class CalendarStore:
                 if (years.get(y) and years[y].seq) != (old.get(y) and old[y].seq)
             }
             self._calendar = Calendar(years, version)
+            if first:
+                return set()
             self._changed |= changed
             if changed:
                 log.info("calendar version %s: years %s (re)loaded", version, sorted(changed))
             return changed
+
+    def mark_changed(self, years: set[int]) -> None:
+        with self._lock:
+            self._changed |= years
 
     def take_changed(self) -> set[int]:
         """The years re-read since the last call (they need their timers recomputed)."""

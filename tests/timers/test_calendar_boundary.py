@@ -220,3 +220,29 @@ def test_deadline_recomputed_without_a_deadline_is_refused(late: World) -> None:
             ctx=late.ctx, caller=SYSTEM, hazard_id=hid, trigger="deadline_recomputed", payload={}
         )
     assert "deadline_recomputed" not in triggers(late, hid)
+
+
+def test_a_year_shipped_with_a_new_release_is_stored_and_recounted_at_start_up(
+    late: World, settings: Settings, tmp_path: Path
+) -> None:
+    hid = late.to("assigned")  # counted before 2027 was known: provisional
+    folder = tmp_path / "calendar"
+    folder.mkdir()
+    for shipped in (SHIPPED_POLICY.parent / "calendar").glob("*.toml"):
+        (folder / shipped.name).write_bytes(shipped.read_bytes())
+    write_2027(folder)
+    started = build_context(settings.model_copy(update={"calendar_dir": folder}), clock=late.clock)
+    working_days(started)
+    try:
+        assert calendar.catch_up(ctx=started).moved == [hid]  # what prepare() runs
+        assert at(late.get(hid)["deadline"]) == beijing(2027, 1, 8, 9)
+        years = {y["year"]: y for y in calendar.list_years(ctx=started)}
+        assert years[2027]["loaded_by"] == "system:startup"
+        # A shipped file never replaces a year at the same or a higher revision.
+        write_2027(folder, YEAR_2027.replace("last = 2027-01-04", "last = 2027-01-03"))
+        again = build_context(settings.model_copy(update={"calendar_dir": folder}))
+        again.db.dispose()
+        [stored] = [y for y in calendar.list_years(ctx=started) if y["year"] == 2027]
+        assert stored["days_off"] == years[2027]["days_off"]
+    finally:
+        started.db.dispose()
