@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ import typer
 
 from rectify.audit.cli import app as audit_app
 from rectify.audit.cli import replay_command
+from rectify.calendar.cli import app as calendar_app
 from rectify.config import Settings
 
 app = typer.Typer(
@@ -22,12 +24,14 @@ app.add_typer(token_app, name="token")
 user_app = typer.Typer(help="People who sign in to the console.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+app.add_typer(calendar_app, name="calendar")
 app.command("replay")(replay_command)
 
 
 def prepare(settings: Settings):  # noqa: ANN201  (returns a Context; import kept lazy)
     """Migrate the database and load definitions: what every command needs first."""
     from rectify.audit import versions
+    from rectify.calendar import service as calendar
     from rectify.context import build_context
     from rectify.database.migrate import upgrade
     from rectify.exceptions import ConfigurationError
@@ -36,9 +40,12 @@ def prepare(settings: Settings):  # noqa: ANN201  (returns a Context; import kep
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade(settings.db_url)
         ctx = build_context(settings)
-        ctx.policy.check_horizon(ctx.now())
         with ctx.db.write() as session:
             versions.record(session=session, registry=ctx.registry, now=ctx.now())
+        calendar.catch_up(ctx=ctx)  # recount what years stored at start-up (or before) change
+        warning = ctx.policy.check_horizon(ctx.now())
+        if warning:  # a year without holiday data is counted provisionally: not a reason to stop
+            logging.getLogger("rectify.calendar").warning(warning)
     except ConfigurationError as exc:
         typer.echo(f"rectify cannot start: {exc.detail}", err=True)
         raise typer.Exit(1) from None

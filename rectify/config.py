@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     checkpoint_interval_seconds: float = Field(default=60.0, gt=0)
     # How far ahead a deadline given in a payload may lie (5 years; ours, not the law's).
     deadline_horizon_days: int = Field(default=1827, ge=1)
+    # Holiday data, one file per year (loaded into the database at start-up when it lacks the
+    # year or holds an older revision), and how often a process looks for a year loaded by
+    # another process (`rectify calendar load`).
+    calendar_dir: Path = Path("config/calendar")
+    calendar_check_seconds: float = 10.0
 
     @classmethod
     def settings_customise_sources(
@@ -78,6 +83,10 @@ class Settings(BaseSettings):
     @property
     def policy_path(self) -> Path:
         return self.policy_file if self.policy_file.is_absolute() else ROOT / self.policy_file
+
+    @property
+    def calendar_path(self) -> Path:
+        return self.calendar_dir if self.calendar_dir.is_absolute() else ROOT / self.calendar_dir
 
 
 @lru_cache

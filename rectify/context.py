@@ -1,5 +1,6 @@
 """Everything a request or a timer needs, built once per process: settings, database,
-workflow definitions, deadline policy, evidence store, the clock and the name resolver."""
+workflow definitions, deadline policy, holiday calendar, evidence store, the clock and the
+name resolver."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from rectify.calendar.store import CalendarStore
 from rectify.config import Settings
 from rectify.database.core import Database, utcnow
 from rectify.evidence.storage import EvidenceStore
@@ -22,6 +24,7 @@ class Context:
     registry: Registry
     policy: Policy
     evidence: EvidenceStore
+    calendar: CalendarStore
     clock: Callable[[], datetime] = field(default=utcnow)
     resolve: Resolver = field(default=system_resolve)  # host → addresses, for webhook targets
 
@@ -34,13 +37,19 @@ def build_context(
     clock: Callable[[], datetime] = utcnow,
     resolve: Resolver = system_resolve,
 ) -> Context:
-    """Open the database and load the definitions and policy named by the settings."""
+    """Open the database and load the definitions, policy and holiday calendar named by the
+    settings (the shipped calendar years are stored first where the database lacks them)."""
+    from rectify.calendar.service import open_calendar
+
+    db = Database(settings.db_url)
+    calendar = open_calendar(db=db, settings=settings)
     return Context(
         settings=settings,
-        db=Database(settings.db_url),
+        db=db,
         registry=load_registry(settings.workflows_dir),
-        policy=load_policy(settings.policy_path),
+        policy=load_policy(settings.policy_path).use_calendar(calendar),
         evidence=EvidenceStore(settings.evidence_dir, settings.evidence_max_bytes),
+        calendar=calendar,
         clock=clock,
         resolve=resolve,
     )

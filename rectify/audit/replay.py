@@ -91,7 +91,7 @@ class Replayed:
                 self.deadline = _dt(p["deadline"])
         elif trigger == "regrade":
             self.grade, self.deadline = p.get("grade"), _dt(p.get("deadline"))
-        elif trigger == "assign":
+        elif trigger in ("assign", "deadline_recomputed"):
             self.deadline = _dt(p.get("deadline"))
         elif trigger == "record_penalty":
             self.penalties.append({**p, "recorded_by": ev.actor, "at": format_at(ev.at)})

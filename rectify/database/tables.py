@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from rectify.audit.models import Checkpoint, CheckpointHead, Event, WorkflowVersion
 from rectify.auth.models import LoginSession, Principal
+from rectify.calendar.models import CalendarYear
 from rectify.enterprises.models import Enterprise
 from rectify.evidence.models import Evidence
 from rectify.hazards.models import Hazard, IdempotencyRecord, Penalty
@@ -13,6 +14,7 @@ from rectify.timers.models import Timer
 metadata = SQLModel.metadata
 
 __all__ = [
+    "CalendarYear",
     "Checkpoint",
     "CheckpointHead",
     "Delivery",

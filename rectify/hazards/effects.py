@@ -17,7 +17,7 @@ from sqlmodel import Session
 from rectify.auth.scope import Caller
 from rectify.hazards.models import Hazard, Penalty
 from rectify.timers import service as timers
-from rectify.timers.policy import Policy
+from rectify.timers.policy import Counted, Policy
 
 Payload = dict[str, Any]
 
@@ -31,9 +31,11 @@ class Effect:
     now: datetime
     before: dict[str, str]
 
-    def set_deadline(self, deadline: datetime) -> None:
-        """Move the rectification deadline and the timers that hang off it."""
+    def set_deadline(self, deadline: datetime | Counted) -> None:
+        """Move the rectification deadline and the timers that hang off it (a Counted deadline
+        may be provisional: counted over a year without holiday data)."""
         h, now = self.hazard, self.now
+        counted = deadline if isinstance(deadline, Counted) else Counted(deadline)
         if h.deadline is not None:  # without a deadline there are no timers hanging off it
             timers.cancel(
                 session=self.session,
@@ -41,15 +43,15 @@ class Effect:
                 now=now,
                 kinds=("rectification", "reminder", "escalation"),
             )
-        h.deadline = deadline
-        timers.schedule(session=self.session, hazard_id=h.id, kind="rectification", due_at=deadline)
-        reminder = self.policy.due("reminder", h.grade, deadline)
-        if reminder > now:
+        h.deadline, h.deadline_provisional = counted.at, counted.provisional
+        timers.schedule(session=self.session, hazard_id=h.id, kind="rectification", due_at=counted)
+        reminder = self.policy.count("reminder", h.grade, counted.at)
+        if reminder.at > now:
             timers.schedule(session=self.session, hazard_id=h.id, kind="reminder", due_at=reminder)
 
     def start(self, kind: str, *, first: bool = False) -> None:
         """(Re)start a timer of the policy from now (`first`: none of its kind can exist)."""
-        due = self.policy.due(kind, self.hazard.grade, self.now)
+        due = self.policy.count(kind, self.hazard.grade, self.now)
         if first:
             timers.schedule(session=self.session, hazard_id=self.hazard.id, kind=kind, due_at=due)
             return
@@ -70,11 +72,11 @@ class Effect:
 
 def _assign(e: Effect, p: Payload) -> Payload:
     h = e.hazard
-    deadline = _dt(p.get("deadline")) or e.policy.rectification_deadline(h.grade, e.now)
+    deadline = _dt(p.get("deadline")) or e.policy.count("rectification", h.grade, e.now)
     h.assignee, h.assigned_at = p["assignee"], e.now
     e.set_deadline(deadline)
     e.start("plan_due", first=True)  # assign happens once, from `reported`
-    return {**p, "deadline": _iso(deadline)}
+    return _provisional({**p, "deadline": _iso(h.deadline)}, h)
 
 
 def _dismiss(e: Effect, p: Payload) -> Payload:
@@ -184,9 +186,28 @@ def _regrade(e: Effect, p: Payload) -> Payload:
         e.set_deadline(_dt(p["deadline"]))
     elif h.state in ("assigned", "rectifying"):
         # Recomputed from the moment the new grade is known (docs/DECISIONS.md).
-        e.set_deadline(e.policy.rectification_deadline(h.grade, e.now))
+        e.set_deadline(e.policy.count("rectification", h.grade, e.now))
     out["deadline"] = _iso(h.deadline)
-    return out
+    return _provisional(out, h)
+
+
+def _deadline_recomputed(e: Effect, p: Payload) -> Payload:
+    # The calendar service counted the deadline again once the year's holiday data were
+    # loaded (rectify.calendar.service.recompute); the payload says how.
+    e.set_deadline(
+        Counted(
+            at=_dt(p["deadline"]),  # type: ignore[arg-type]
+            provisional=bool(p.get("deadline_provisional")),
+            counted_from=_dt(p.get("counted_from")),
+            rule=p.get("rule"),
+        )
+    )
+    return p
+
+
+def _provisional(out: Payload, h: Hazard) -> Payload:
+    """Say so in the history when the deadline was counted with the provisional calendar."""
+    return {**out, "deadline_provisional": True} if h.deadline_provisional else out
 
 
 def _record_penalty(e: Effect, p: Payload) -> Payload:
@@ -221,6 +242,7 @@ EFFECTS: dict[str, Callable[[Effect, Payload], Payload]] = {
     "record_judicial_decision": _record_judicial_decision,
     "regrade": _regrade,
     "record_penalty": _record_penalty,
+    "deadline_recomputed": _deadline_recomputed,
 }
 
 

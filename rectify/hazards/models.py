@@ -70,6 +70,9 @@ class Hazard(HazardBase, table=True):
     assignee: str | None = None
     assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     deadline: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # The deadline was counted over a year without holiday data (provisional calendar); it is
+    # recounted when the year's notice is loaded (rectify.calendar.service).
+    deadline_provisional: bool = False
     plan: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     pending_extension: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     verify_failures: int = 0
@@ -132,6 +135,7 @@ class PenaltyPublic(SQLModel):
 class TimerPublic(SQLModel):
     kind: str
     due_at: datetime
+    provisional: bool  # counted over a year without holiday data: recounted when it is loaded
 
 
 class HazardSummary(HazardBase):
@@ -147,6 +151,7 @@ class HazardSummary(HazardBase):
     supervision_level: str | None
     version: int
     deadline: datetime | None
+    deadline_provisional: bool  # counted with the provisional calendar (no holiday data yet)
     overdue: bool
     overdue_seconds: int | None
     created_at: datetime

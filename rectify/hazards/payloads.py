@@ -164,6 +164,15 @@ class SystemEvent(_Payload):
     model_config = ConfigDict(extra="allow")
 
 
+class DeadlineRecomputed(SystemEvent):
+    """The calendar's recount (rectify.calendar.service): the new deadline, and how it was
+    counted (`counted_from`, `rule`, `notices`, kept as given)."""
+
+    deadline: AwareDatetime
+    previous_deadline: AwareDatetime | None = None
+    deadline_provisional: StrictBool = False
+
+
 MODELS: dict[str, type[_Payload]] = {
     "assign": Assign,
     "dismiss": Dismiss,
@@ -183,6 +192,7 @@ MODELS: dict[str, type[_Payload]] = {
     "record_judicial_decision": RecordJudicialDecision,
     "regrade": Regrade,
     "record_penalty": RecordPenalty,
+    "deadline_recomputed": DeadlineRecomputed,
 }
 
 

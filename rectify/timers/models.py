@@ -20,6 +20,13 @@ class Timer(SQLModel, table=True):
             sqlite_where=text("fired_at IS NULL AND cancelled_at IS NULL"),
             postgresql_where=text("fired_at IS NULL AND cancelled_at IS NULL"),
         ),
+        # "Which pending timers are still provisional?" (start-up, after a year is loaded).
+        Index(
+            "ix_timers_pending_provisional",
+            "hazard_id",
+            sqlite_where=text("provisional AND fired_at IS NULL AND cancelled_at IS NULL"),
+            postgresql_where=text("provisional AND fired_at IS NULL AND cancelled_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -31,3 +38,10 @@ class Timer(SQLModel, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str | None = None  # fired | skipped (hazard moved on)
     step: int = 0  # index into the escalation ladder, for ladder timers
+    # Counted over a year without holiday data (the provisional calendar): recounted when the
+    # year is loaded. What recounting needs, for timers counted in working days: the instant
+    # counted from (the deadline, for a reminder) and the rule ("general.rectification P7D
+    # working").
+    provisional: bool = False
+    counted_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    rule: str | None = None

@@ -1,26 +1,40 @@
 """The deadline policy (config/policy.toml): timers and escalation ladder per grade, loaded and
-checked with pydantic, and the deadline arithmetic in calendar or Chinese working days."""
+checked with pydantic, and the deadline arithmetic in calendar or Chinese working days.
+
+Working days come from a calendar source (the process's `CalendarStore`, bound by
+`build_context`; without one, the years shipped in config/calendar/). A count that crosses a
+year without holiday data uses the provisional calendar and says so (`Counted.provisional`)."""
 
 from __future__ import annotations
 
 import re
 import tomllib
-from datetime import UTC, date, datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from importlib.metadata import PackageNotFoundError, version
+from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
-import chinese_calendar
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
+from rectify.calendar.days import CHINA_TZ, Calendar
 from rectify.exceptions import ConfigurationError
 
 __all__ = [
     "CHINA_TZ",
     "HORIZON_MARGIN",
     "TIMER_KINDS",
+    "CalendarSource",
     "ClosureRule",
+    "Counted",
     "DayMode",
     "GradePolicy",
     "LadderStep",
@@ -28,6 +42,7 @@ __all__ = [
     "TimerRule",
     "add_working_days",
     "load_policy",
+    "recount",
 ]
 
 TIMER_KINDS: tuple[str, ...] = (
@@ -40,8 +55,6 @@ TIMER_KINDS: tuple[str, ...] = (
 )
 GRADES: tuple[str, ...] = ("general", "major")
 
-# China has used UTC+8 without daylight saving since 1991; a fixed offset needs no tzdata.
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 # check_horizon covers every working-day timer started up to this long after `now`.
 HORIZON_MARGIN = timedelta(days=30)
 
@@ -145,9 +158,25 @@ class ClosureRule(_Model):
         return self
 
 
+class CalendarSource(Protocol):
+    def current(self) -> Calendar: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A due time counted by a rule, with what recounting it needs: the instant it was counted
+    from and the rule (`"general.rectification P7D working"`), for working-day rules only."""
+
+    at: datetime
+    provisional: bool = False  # a year without holiday data was counted
+    counted_from: datetime | None = None
+    rule: str | None = None
+
+
 class Policy(_Model):
     grades: dict[Literal["general", "major"], GradePolicy]
     closure_rule: ClosureRule
+    _calendar: CalendarSource | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _both_grades(self) -> Policy:
@@ -155,6 +184,15 @@ class Policy(_Model):
         if missing:
             raise ValueError(f"missing grade(s) {missing}")
         return self
+
+    def use_calendar(self, source: CalendarSource) -> Policy:
+        """Count working days with this source (the process's CalendarStore)."""
+        self._calendar = source
+        return self
+
+    @property
+    def calendar(self) -> Calendar:
+        return (self._calendar or _shipped()).current()
 
     def rule(self, kind: str, grade: str) -> TimerRule:
         """The rule for one timer kind of one grade; ValueError for unknown names."""
@@ -164,24 +202,27 @@ class Policy(_Model):
             raise ValueError(f"unknown timer kind {kind!r}; expected one of {list(TIMER_KINDS)}")
         return self.grades[grade].timers[kind]  # type: ignore[index]
 
-    def due(self, kind: str, grade: str, start: datetime) -> datetime:
+    def count(self, kind: str, grade: str, start: datetime) -> Counted:
         """When the timer falls due: start + duration; for 'reminder', deadline - duration."""
         rule = self.rule(kind, grade)
         sign = -1 if kind == "reminder" else 1
-        try:
-            return _shift(_as_utc(start), rule, sign)
-        except ConfigurationError as exc:
-            raise ConfigurationError(
-                f"timer {grade}.{kind} counts working days and needs {exc.detail}",
-                timer=f"{grade}.{kind}",
-                **exc.extra,
-            ) from exc
+        start = _as_utc(start)
+        if rule.days is DayMode.calendar:
+            return Counted(start + sign * rule.duration)
+        label = f"{grade}.{kind} {iso_duration(rule.duration)} {rule.days.value}"
+        return _count_working(self.calendar, start, rule.duration, sign, label)
+
+    def due(self, kind: str, grade: str, start: datetime) -> datetime:
+        """The due time alone (see `count`)."""
+        return self.count(kind, grade, start).at
 
     def rectification_deadline(self, grade: str, start: datetime) -> datetime:
         return self.due("rectification", grade, start)
 
-    def check_horizon(self, now: datetime) -> None:
-        """Refuse when chinese-calendar lacks data for working-day timers started soon."""
+    def check_horizon(self, now: datetime) -> str | None:
+        """A warning when working-day timers started soon would count a year without holiday
+        data (their deadlines are then provisional until the year is loaded); None otherwise.
+        It no longer stops the service: the provisional calendar covers any year."""
         working = [
             (f"{grade}.{kind}", rule)
             for grade, policy in self.grades.items()
@@ -189,26 +230,52 @@ class Policy(_Model):
             if rule.days is DayMode.working
         ]
         if not working:
-            return
+            return None
         name, rule = max(working, key=lambda item: item[1].duration)
-        try:
-            add_working_days(_as_utc(now) + HORIZON_MARGIN, rule.duration.days)
-        except ConfigurationError as exc:
-            raise ConfigurationError(
-                f"timer {name} counts {rule.duration.days} working days; started within "
-                f"{HORIZON_MARGIN.days} days of {now.date().isoformat()} it would need "
-                f"{exc.detail}",
-                timer=name,
-                **exc.extra,
-            ) from exc
+        start = _as_utc(now) + HORIZON_MARGIN
+        calendar = self.calendar
+        end = calendar.shift(start, rule.duration.days)
+        if not end.provisional:
+            return None
+        first = start.astimezone(CHINA_TZ).year
+        last = end.at.astimezone(CHINA_TZ).year
+        missing = [y for y in range(first, last + 1) if not calendar.known(y)]
+        return (
+            f"timer {name} counts {rule.duration.days} working days; started within "
+            f"{HORIZON_MARGIN.days} days of {now.date().isoformat()} it counts over "
+            f"{', '.join(map(str, missing))}, for which no holiday data are loaded: such "
+            "deadlines are provisional (weekends and statutory holidays only) until "
+            "`rectify calendar load` loads the year's notice"
+        )
 
 
-def _shift(start: datetime, rule: TimerRule, sign: int) -> datetime:
-    if rule.days is DayMode.calendar:
-        return start + sign * rule.duration
-    whole = rule.duration.days
-    rest = rule.duration - timedelta(days=whole)
-    return add_working_days(start, sign * whole) + sign * rest
+def _count_working(
+    calendar: Calendar, start: datetime, duration: timedelta, sign: int, label: str
+) -> Counted:
+    # The whole-day part counts working days; hours and minutes are added as plain time.
+    whole = duration.days
+    rest = duration - timedelta(days=whole)
+    shifted = calendar.shift(start, sign * whole)
+    return Counted(shifted.at + sign * rest, shifted.provisional, start, label)
+
+
+def recount(kind: str, rule: str, counted_from: datetime, calendar: Calendar) -> Counted:
+    """Count a timer again with `calendar`, from what its row keeps (`Counted.rule`)."""
+    _label, duration, _days = rule.split()
+    sign = -1 if kind == "reminder" else 1
+    return _count_working(calendar, _as_utc(counted_from), _parse_duration(duration), sign, rule)
+
+
+def iso_duration(value: timedelta) -> str:
+    """A timedelta as an ISO 8601 duration in days, hours, minutes and seconds."""
+    hours, rest = divmod(value.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    seconds_text = f"{seconds + value.microseconds / 1e6:g}" if value.microseconds else seconds
+    time = "".join(
+        f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (seconds_text, "S")) if n
+    )
+    text = (f"{value.days}D" if value.days else "") + (f"T{time}" if time else "")
+    return f"P{text}" if text else "PT0S"
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -217,33 +284,20 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _calendar_version() -> str:
-    try:
-        return version("chinesecalendar")
-    except PackageNotFoundError:  # pragma: no cover - installed as a dependency
-        return "?"
+@lru_cache(maxsize=1)
+def _shipped() -> CalendarSource:
+    # A Policy used without a context (tests, bench): the years shipped in config/calendar/.
+    from rectify.calendar.store import FixedCalendar, calendar_of, read_folder
+    from rectify.config import CONFIG_DIR
+
+    return FixedCalendar(calendar_of(read_folder(CONFIG_DIR / "calendar")))
 
 
-def _is_workday(day: date) -> bool:
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError as exc:
-        raise ConfigurationError(
-            f"holiday data for {day.isoformat()}, which chinesecalendar {_calendar_version()} "
-            f'does not have ({exc}); upgrade chinesecalendar or use days = "calendar"',
-            date=day.isoformat(),
-        ) from exc
-
-
-def add_working_days(start: datetime, days: int) -> datetime:
+def add_working_days(start: datetime, days: int, calendar: Calendar | None = None) -> datetime:
     """Step `days` Chinese working days (法定节假日, 调休) from start's date in China, keeping
-    the time of day; negative goes back. A nonzero count lands on a working day; 0 is a no-op."""
-    local = _as_utc(start).astimezone(CHINA_TZ)
-    day, step, left = local.date(), (1 if days > 0 else -1), abs(days)
-    while left:
-        day += timedelta(days=step)
-        left -= _is_workday(day)
-    return datetime.combine(day, local.timetz()).astimezone(UTC)
+    the time of day; negative goes back. A nonzero count lands on a working day; 0 is a no-op.
+    Without a calendar, the years shipped in config/calendar/ (provisional beyond them)."""
+    return (calendar or _shipped().current()).shift(start, days).at
 
 
 def load_policy(path: Path) -> Policy:

@@ -41,7 +41,7 @@ def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
 
 
 def build_scheduler(ctx: Context, worker: str) -> BackgroundScheduler:
-    """The process's jobs: timers, webhook deliveries and audit checkpoints."""
+    """The process's jobs: timers, webhook deliveries, audit checkpoints and the calendar."""
     s = ctx.settings
     scheduler = BackgroundScheduler(
         timezone="UTC",
@@ -60,4 +60,9 @@ def build_scheduler(ctx: Context, worker: str) -> BackgroundScheduler:
     checkpoint = _guarded("checkpoints", lambda: checkpoint_pass(ctx))
     poll = min(s.checkpoint_interval_seconds, CHECKPOINT_POLL_SECONDS)
     scheduler.add_job(checkpoint, "interval", seconds=poll, id="checkpoints")
+    from rectify.calendar.service import poll
+
+    # A year loaded by another process (`rectify calendar load`): re-read it, recount.
+    calendar = _guarded("calendar", lambda: poll(ctx=ctx))
+    scheduler.add_job(calendar, "interval", seconds=s.calendar_check_seconds, id="calendar")
     return scheduler

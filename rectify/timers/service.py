@@ -12,16 +12,27 @@ from sqlmodel import Session
 
 from rectify.database.core import defer_insert, flush_deferred, read_rows, utcnow
 from rectify.timers.models import Timer
+from rectify.timers.policy import Counted
 
 # Timers that stop mattering once the enterprise has confirmed rectification.
 RECTIFICATION_TIMERS = ("plan_due", "progress_due", "reminder", "rectification", "escalation")
 
 
 def schedule(
-    *, session: Session, hazard_id: int, kind: str, due_at: datetime, step: int = 0
+    *, session: Session, hazard_id: int, kind: str, due_at: datetime | Counted, step: int = 0
 ) -> None:
-    """Add one pending timer."""
-    row = dict(hazard_id=hazard_id, kind=kind, due_at=due_at, step=step, created_at=utcnow())
+    """Add one pending timer (a Counted due time keeps what recounting it needs)."""
+    due = due_at if isinstance(due_at, Counted) else Counted(due_at)
+    row = dict(
+        hazard_id=hazard_id,
+        kind=kind,
+        due_at=due.at,
+        step=step,
+        created_at=utcnow(),
+        provisional=due.provisional,
+        counted_from=due.counted_from,
+        rule=due.rule,
+    )
     defer_insert(session, Timer.__table__, row)  # type: ignore[arg-type]
 
 
@@ -34,7 +45,7 @@ _CANCEL_ALL = (
 )
 _CANCEL_KINDS = _CANCEL_ALL.where(_table.c.kind.in_(bindparam("kinds", expanding=True)))
 _PENDING = (
-    sa_select(_table.c.kind, _table.c.due_at)
+    sa_select(_table.c.kind, _table.c.due_at, _table.c.provisional)
     .where(_table.c.hazard_id == bindparam("hid"), *_IS_PENDING)
     .order_by(_table.c.due_at)
 )
@@ -52,7 +63,7 @@ def cancel(
 
 
 def reschedule(
-    *, session: Session, hazard_id: int, kind: str, due_at: datetime, now: datetime
+    *, session: Session, hazard_id: int, kind: str, due_at: datetime | Counted, now: datetime
 ) -> None:
     """Replace the pending timer of one kind."""
     cancel(session=session, hazard_id=hazard_id, now=now, kinds=[kind])
@@ -60,5 +71,6 @@ def reschedule(
 
 
 def pending(*, session: Session, hazard_id: int) -> list[dict[str, Any]]:
-    """The hazard's pending timers, soonest first: `kind` and `due_at` (ISO 8601)."""
+    """The hazard's pending timers, soonest first: `kind`, `due_at` (ISO 8601) and
+    `provisional` (counted over a year without holiday data)."""
     return read_rows(session, _PENDING, hid=hazard_id)

@@ -122,6 +122,15 @@ def _payload(trigger: str, hazard: dict[str, Any], now: datetime, shas: list[str
             }
         case "record_penalty":
             return {"decision_no": "罚-1", "kind": "fine", "amount_yuan": 500, "legal_basis": "法"}
+        case "deadline_recomputed":
+            return {
+                "previous_deadline": hazard["deadline"],
+                "deadline": later,
+                "deadline_provisional": False,
+                "counted_from": now.isoformat(),
+                "rule": "general.rectification P7D working",
+                "notices": [],
+            }
     return {}
 
 

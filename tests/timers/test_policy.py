@@ -1,5 +1,6 @@
-"""The deadline policy: the shipped defaults, calendar and Chinese working-day arithmetic, and
-the errors for bad policy files and for dates beyond chinese-calendar's data."""
+"""The deadline policy: the shipped defaults, calendar and Chinese working-day arithmetic (the
+years shipped in config/calendar/, provisional beyond them), and the errors for bad policy
+files."""
 
 from __future__ import annotations
 
@@ -104,7 +105,7 @@ def test_every_shipped_default_cites_a_source() -> None:
 
 
 def test_shipped_policy_ignores_horizon_without_working_days(policy: Policy) -> None:
-    policy.check_horizon(utc(2040, 1, 1))  # calendar days need no holiday data
+    assert policy.check_horizon(utc(2040, 1, 1)) is None  # calendar days need no holiday data
 
 
 # --- calendar arithmetic ---------------------------------------------------------------------
@@ -148,8 +149,8 @@ def test_unknown_kind_or_grade(policy: Policy) -> None:
 
 
 # --- Chinese working days: Spring Festival 2026 ----------------------------------------------
-# chinesecalendar 1.11: holiday Sun 2026-02-15 .. Mon 2026-02-23; Sat 02-14 and Sat 02-28 are
-# 调休 working days; work resumes Tue 02-24.
+# config/calendar/2026.toml (chinesecalendar 1.11 agrees): holiday Sun 2026-02-15 .. Mon
+# 2026-02-23; Sat 02-14 and Sat 02-28 are 调休 working days; work resumes Tue 02-24.
 
 
 def test_calendar_data_as_assumed() -> None:
@@ -205,7 +206,7 @@ def test_china_date_boundary() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    day=st.dates(min_value=date(2004, 2, 1), max_value=date(2026, 11, 30)),
+    day=st.dates(min_value=date(2023, 2, 1), max_value=date(2026, 11, 30)),
     minutes=st.integers(min_value=0, max_value=24 * 60 - 1),
     days=st.integers(min_value=-15, max_value=15).filter(bool),
 )
@@ -220,26 +221,41 @@ def test_working_day_count_property(day: date, minutes: int, days: int) -> None:
     assert sum(chinese_calendar.is_workday(d) for d in stepped) == abs(days)
 
 
-# --- beyond chinese-calendar's data ----------------------------------------------------------
+# --- beyond the shipped data: the provisional calendar ----------------------------------------
 
 
-def test_due_beyond_the_data_raises() -> None:
+def test_due_beyond_the_data_is_provisional_not_an_error() -> None:
     policy = policy_with("major", "rectification", "P30D")
-    with pytest.raises(ConfigurationError, match=r"major\.rectification.*2027-01-01") as err:
-        policy.rectification_deadline("major", utc(2026, 12, 10))
-    assert err.value.extra == {"timer": "major.rectification", "date": "2027-01-01"}
+    counted = policy.count("rectification", "major", utc(2026, 12, 10))
+    assert counted.provisional
+    assert counted.counted_from == utc(2026, 12, 10)
+    assert counted.rule == "major.rectification P30D working"
+    # 2027 provisional: 元旦 (Fri 1 Jan) and 春节 (除夕 Fri 5 Feb to 初三 Mon 8 Feb) are off.
+    # 2026: Dec 11, 14-18, 21-25, 28-31 (15); 2027: Jan 4-8 ... Jan 22 (30).
+    assert counted.at == utc(2027, 1, 22)
+    within = policy.count("rectification", "major", utc(2026, 3, 2))
+    assert not within.provisional
 
 
-def test_before_the_data_raises() -> None:
-    with pytest.raises(ConfigurationError, match="2003-12-31"):
-        add_working_days(beijing(2004, 1, 1, 9), -1)
+def test_a_count_that_only_starts_before_the_data_is_not_provisional() -> None:
+    # Stepping from 2026-12-30 by one working day stays in 2026: nothing provisional counted.
+    counted = policy_with("general", "plan_due", "P1D").count(
+        "plan_due", "general", beijing(2026, 12, 30, 9)
+    )
+    assert counted.at == beijing(2026, 12, 31, 9) and not counted.provisional
 
 
-def test_check_horizon_names_the_timer_and_the_date() -> None:
+def test_calendar_days_are_never_provisional(policy: Policy) -> None:
+    counted = policy.count("rectification", "major", utc(2031, 12, 20))
+    assert counted.at == utc(2032, 1, 19) and not counted.provisional and counted.rule is None
+
+
+def test_check_horizon_warns_instead_of_refusing() -> None:
     policy = policy_with("major", "rectification", "P30D")
-    policy.check_horizon(utc(2026, 3, 1))  # well inside 2026
-    with pytest.raises(ConfigurationError, match=r"major\.rectification.*2027-01-01"):
-        policy.check_horizon(utc(2026, 11, 1))
+    assert policy.check_horizon(utc(2026, 3, 1)) is None  # well inside 2026
+    warning = policy.check_horizon(utc(2026, 11, 1))
+    assert warning is not None
+    assert "major.rectification" in warning and "2027" in warning and "provisional" in warning
 
 
 def test_check_horizon_uses_the_longest_working_rule() -> None:
@@ -247,9 +263,8 @@ def test_check_horizon_uses_the_longest_working_rule() -> None:
     data["grades"]["general"]["timers"]["plan_due"]["days"] = "working"
     data["grades"]["major"]["timers"]["verification_due"]["days"] = "working"
     policy = Policy.model_validate(data)
-    policy.check_horizon(utc(2026, 11, 10))  # 30 days margin + 10 working days fits in 2026
-    with pytest.raises(ConfigurationError, match=r"major\.verification_due"):
-        policy.check_horizon(utc(2026, 11, 25))
+    assert policy.check_horizon(utc(2026, 11, 10)) is None  # 30 days + 10 working days fit
+    assert "major.verification_due" in (policy.check_horizon(utc(2026, 11, 25)) or "")
 
 
 # --- bad policy files ------------------------------------------------------------------------
