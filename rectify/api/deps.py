@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request
+from sqlalchemy import Connection
 from sqlmodel import Session
 
 from rectify.auth import service as auth
@@ -28,6 +29,15 @@ def get_session(ctx: ContextDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_connection(ctx: ContextDep) -> Iterator[Connection]:
+    with ctx.db.engine.connect() as connection:
+        yield connection
+
+
+ConnectionDep = Annotated[Connection, Depends(get_connection)]
+"""A read connection for Core reads (hazard rows, events)."""
 
 
 def get_caller(ctx: ContextDep, authorization: Annotated[str | None, Header()] = None) -> Caller:

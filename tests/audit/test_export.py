@@ -43,7 +43,7 @@ def test_jsonl_is_scoped_ordered_and_verifies_without_a_database(
     path.write_text(everything, encoding="utf-8")
     result = verify_file(path=path)
     assert result["ok"] is True, result["broken"]
-    assert (result["hazards_checked"], result["events_checked"]) == (4, 6 + 3 + 1 + 2)
+    assert (result["hazards_checked"], result["events_checked"]) == (4, 7 + 3 + 1 + 2)
 
 
 def test_csv_has_chinese_headers_and_one_row_per_event(world: World) -> None:
@@ -69,7 +69,7 @@ def test_a_time_window_and_a_tampered_file(world: World, tmp_path: Path) -> None
     world.clock.advance(days=1)
     world._step(hid, "verified", "general")
     window = _lines(_export(world, **{"from": cut, "to": world.clock.now.isoformat()}))
-    assert [e["hazard_seq"] for e in window] == [3, 4]
+    assert [e["hazard_seq"] for e in window] == [3, 4, 5]  # accept, the upload, confirm
     path = tmp_path / "window.jsonl"
     path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in window))
     assert verify_file(path=path)["ok"] is True  # checked from event 3's prev_hash
