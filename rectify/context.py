@@ -12,6 +12,8 @@ from rectify.calendar.store import CalendarStore
 from rectify.config import Settings
 from rectify.database.core import Database, utcnow
 from rectify.evidence.storage import EvidenceStore
+from rectify.exceptions import ConfigurationError
+from rectify.hazards.triggers import check_registry
 from rectify.notifications.egress import Resolver, system_resolve
 from rectify.timers.policy import Policy, load_policy
 from rectify.workflow.definition import Registry, load_registry
@@ -38,15 +40,20 @@ def build_context(
     resolve: Resolver = system_resolve,
 ) -> Context:
     """Open the database and load the definitions, policy and holiday calendar named by the
-    settings (the shipped calendar years are stored first where the database lacks them)."""
+    settings (the shipped calendar years are stored first where the database lacks them);
+    every trigger the workflow files name must have its definition (rectify.hazards.triggers)."""
     from rectify.calendar.service import open_calendar
 
+    registry = load_registry(settings.workflows_dir)
+    problems = check_registry(registry)
+    if problems:
+        raise ConfigurationError("; ".join(problems))
     db = Database(settings.db_url)
     calendar = open_calendar(db=db, settings=settings)
     return Context(
         settings=settings,
         db=db,
-        registry=load_registry(settings.workflows_dir),
+        registry=registry,
         policy=load_policy(settings.policy_path).use_calendar(calendar),
         evidence=EvidenceStore(settings.evidence_dir, settings.evidence_max_bytes),
         calendar=calendar,

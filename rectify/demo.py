@@ -124,8 +124,8 @@ def _hazards(ctx: Context, who: dict[str, Caller], firms: list[int]) -> None:
     def go(hid: int, caller: Caller, trigger: str, **payload: object) -> None:
         firm_caller = caller
         if caller is e:
-            with ctx.db.session() as s:
-                h = hazards.get(session=s, caller=d, hazard_id=hid)
+            with ctx.db.engine.connect() as connection:
+                h = hazards.get(connection=connection, caller=d, hazard_id=hid)
             firm_caller = Caller(
                 role="enterprise", name="安全负责人", enterprise_id=h.enterprise_id
             )
@@ -141,7 +141,7 @@ def _hazards(ctx: Context, who: dict[str, Caller], firms: list[int]) -> None:
             stream=io.BytesIO(tiny_png(seed)),
             filename=f"现场照片{seed}.png",
         )
-        return row.sha256
+        return row["sha256"]
 
     general_plan = {
         "measures": "清理通道，设置禁止堆放标识",

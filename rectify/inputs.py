@@ -3,7 +3,7 @@ instants that exist in UTC, region codes and strict booleans, and strict JSON fo
 
 Each type refuses what it cannot take as it is: nothing is coerced (no number from a string, no
 instant from a number, no "yes" for true), and every refusal is a message a person can act on.
-Used by the request models (`hazards.models`, `hazards.payloads`, `enterprises.models`), the query
+Used by the request models (`hazards.models`, `hazards.triggers`, `enterprises.models`), the query
 parameters of the views and the JSON body route (`api.json_body`); docs/DECISIONS.md ("Input and
 start-up") says why each rule is what it is.
 """

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
+from sqlalchemy import Connection
 from sqlmodel import Session
 
 from rectify.api.gate import CALLER
@@ -29,6 +30,15 @@ def get_session(ctx: ContextDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_connection(ctx: ContextDep) -> Iterator[Connection]:
+    with ctx.db.engine.connect() as connection:
+        yield connection
+
+
+ConnectionDep = Annotated[Connection, Depends(get_connection)]
+"""A read connection for Core reads (hazard rows, events)."""
 
 
 async def get_caller(request: Request) -> Caller:

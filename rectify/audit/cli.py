@@ -56,13 +56,13 @@ def verify_command(
     ] = None,
 ) -> None:
     """Recompute every chain (and check every checkpoint); exit 1 when anything is broken."""
-    from rectify.audit import verify
+    from rectify.audit import offline, verify
 
     if file is not None:
         if not file.is_file():
             typer.echo(f"error: no file {file}", err=True)
             raise typer.Exit(2)
-        result = verify.verify_file(path=file)
+        result = offline.verify_file(path=file)
     else:
         result = verify.verify(ctx=_context())
     _echo(result)

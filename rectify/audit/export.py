@@ -37,6 +37,7 @@ CSV_COLUMNS = (
     ("原状态 from", "from"),
     ("新状态 to", "to"),
     ("操作人 actor", "actor"),
+    ("操作人编号 actor_id", "actor_id"),
     ("角色 role", "role"),
     ("时间 at", "at"),
     ("内容 payload", "payload"),
@@ -115,7 +116,7 @@ def csv_header() -> str:
 def csv_row(event: dict[str, Any]) -> str:
     cells = []
     for _, key in CSV_COLUMNS:
-        value = event[key]
+        value = event.get(key)  # actor_id: absent for the system and for older events
         if value is None:
             value = ""
         cells.append(canonical_json(value) if isinstance(value, dict | list) else value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -22,27 +21,12 @@ class Event(SQLModel, table=True):
     from_state: dict[str, str] | None = Field(default=None, sa_type=JSON)
     to_state: dict[str, str] = Field(sa_type=JSON)
     actor: str
+    actor_id: int | None = None  # the principal that fired it (None: the system)
     role: str
     at: datetime = Field(sa_type=UTCDateTime)
     payload: str  # canonical JSON text, exactly the bytes that were hashed
     workflow_name: str
     workflow_version: int
-    prev_hash: str
-    hash: str
-
-
-class EventPublic(SQLModel):
-    seq: int
-    hazard_id: int
-    hazard_seq: int
-    trigger: str
-    from_: dict[str, str] | None = Field(alias="from")
-    to: dict[str, str]
-    actor: str
-    role: str
-    at: str
-    payload: dict[str, Any]
-    workflow: dict[str, Any]
     prev_hash: str
     hash: str
 

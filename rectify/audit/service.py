@@ -6,28 +6,32 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import Connection, select
 
-from rectify.audit.chain import canonical_event, canonical_json, format_at, link
+from rectify.audit.chain import Encoder, canonical_json, format_at
 from rectify.audit.models import Event
-from rectify.database.core import defer_insert
-from rectify.hazards.models import Hazard
+from rectify.auth.scope import Caller
+from rectify.database.uow import UnitOfWork
+from rectify.hazards.row import HazardRow
+
+EVENTS = Event.__table__  # type: ignore[attr-defined]
+_ENCODER = Encoder()
 
 
 def append_event(
     *,
-    session: Session,
-    hazard: Hazard,
+    uow: UnitOfWork,
+    hazard: HazardRow,
     trigger: str,
     from_state: dict[str, str] | None,
-    actor: str,
-    role: str,
+    caller: Caller,
     at: datetime,
     payload: dict[str, Any],
 ) -> dict[str, Any]:
     """Add the next event of the hazard's chain and move the hazard's head and version.
 
-    The row is queued (`defer_insert`) and returned as a dict without its global `seq`."""
+    The row is queued (sent with the transaction's next statement) and returned as a dict
+    without its global `seq`."""
     seq = hazard.version + 1 if from_state is not None else 1
     fields: dict[str, Any] = dict(
         hazard_id=hazard.id,
@@ -35,37 +39,31 @@ def append_event(
         trigger=trigger,
         from_state=from_state,
         to_state=hazard.workflow_state,
-        actor=actor,
-        role=role,
+        actor=caller.actor,
+        actor_id=caller.actor_id,
+        role=caller.role,
         at=at,
         payload=canonical_json(payload),
         workflow_name=hazard.workflow_name,
         workflow_version=hazard.workflow_version,
         prev_hash=hazard.head_hash,
     )
-    fields["hash"] = link(hazard.head_hash, canonical_event(**fields))
-    defer_insert(session, Event.__table__, fields)  # type: ignore[arg-type]
-    hazard.version, hazard.head_hash, hazard.updated_at = seq, fields["hash"], at
+    fields["hash"] = _ENCODER.hash(**fields)
+    uow.add(EVENTS, fields)
+    hazard.set(version=seq, head_hash=fields["hash"], updated_at=at)
     return fields
 
 
-def stored(*, session: Session, row: dict[str, Any]) -> Event:
-    """The event `append_event` queued, as stored (with its global `seq`)."""
-    stmt = select(Event).where(
-        Event.hazard_id == row["hazard_id"], Event.hazard_seq == row["hazard_seq"]
-    )
-    return session.exec(stmt).one()
+def history(*, connection: Connection, hazard_id: int) -> list[Any]:
+    """The hazard's events (rows) in chain order."""
+    stmt = select(EVENTS).where(EVENTS.c.hazard_id == hazard_id).order_by(EVENTS.c.hazard_seq)
+    return list(connection.execute(stmt))
 
 
-def history(*, session: Session, hazard_id: int) -> list[Event]:
-    """The hazard's events in chain order."""
-    stmt = select(Event).where(Event.hazard_id == hazard_id).order_by(Event.hazard_seq)
-    return list(session.exec(stmt))
-
-
-def to_public(event: Event) -> dict[str, Any]:
-    """An event as the API shows it: `from`/`to`, payload parsed, time with `Z`."""
-    return {
+def to_public(event: Any) -> dict[str, Any]:
+    """An event as the API shows it: `from`/`to`, payload parsed, time with `Z`; `actor_id`
+    (the principal) beside the actor's name when a principal fired it."""
+    public = {
         "seq": event.seq,
         "hazard_id": event.hazard_id,
         "hazard_seq": event.hazard_seq,
@@ -80,3 +78,6 @@ def to_public(event: Event) -> dict[str, Any]:
         "prev_hash": event.prev_hash,
         "hash": event.hash,
     }
+    if event.actor_id is not None:
+        public["actor_id"] = event.actor_id
+    return public

@@ -1,4 +1,10 @@
-"""Workflow version pinning: record each definition version run, refuse silent edits."""
+"""Workflow version pinning: record each definition version run, refuse silent edits.
+
+A deployed version's file may change only by additions that replay every existing history the
+same way (a new trigger that no history holds yet, a comment): such an edit is listed in
+ACCEPTED_EDITS with the hash of the file it replaces, and the stored hash moves on to the new
+file. Anything else under an old version number is refused at start-up.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,21 @@ from rectify.audit.models import WorkflowVersion
 from rectify.exceptions import ConfigurationError
 from rectify.workflow.definition import Registry
 
+__all__ = ["ACCEPTED_EDITS", "record"]
+
+ACCEPTED_EDITS: dict[tuple[str, int], dict[str, str]] = {
+    ("hazard", 1): {
+        # The file shipped until 2026-12: the edit adds `evidence_added` (internal: recorded by
+        # each upload) and `deadline_recomputed` (system), and changes no existing trigger.
+        "5b7aaca16b52db15af5e8829b128de9701f86a8fd4afcbc82a929d4cc51109aa": "2026-12 additions",
+    },
+}
+"""(name, version) → {hash of an earlier file of that version: what the edit added}."""
+
 
 def record(*, session: Session, registry: Registry, now: datetime) -> None:
-    """Remember every deployed version; a changed file under an old version is an error."""
+    """Remember every deployed version; a changed file under an old version is an error unless
+    it is an accepted additive edit of the stored one."""
     for d in registry.all():
         known = session.get(WorkflowVersion, (d.name, d.version))
         if known is None:
@@ -22,6 +40,10 @@ def record(*, session: Session, registry: Registry, now: datetime) -> None:
                 )
             )
         elif known.content_hash != d.content_hash:
+            if known.content_hash in ACCEPTED_EDITS.get(d.key, {}):
+                known.content_hash = d.content_hash
+                session.add(known)
+                continue
             raise ConfigurationError(
                 f"workflow {d.name} v{d.version} changed since {known.first_seen:%Y-%m-%d} "
                 f"(content hash {known.content_hash[:12]} → {d.content_hash[:12]}): hazards "

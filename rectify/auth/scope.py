@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import Table, and_
 from sqlmodel import col
 
 LEVELS = ("county", "city", "province")
@@ -69,13 +69,16 @@ class Caller:
         return region_code.startswith(region_prefix(self.region_code))
 
     def scope_filter(self, model: Any) -> Any | None:
-        """A WHERE clause limiting `model` (with region_code and an enterprise id) to scope."""
+        """A WHERE clause limiting `model` (a table model or a Table, with region_code and an
+        enterprise id) to scope."""
+        columns = model.c if isinstance(model, Table) else model
+        name = model.name if isinstance(model, Table) else model.__tablename__
         if self.role == "enterprise":
-            column = model.id if model.__tablename__ == "enterprises" else model.enterprise_id
+            column = columns.id if name == "enterprises" else columns.enterprise_id
             return col(column) == self.enterprise_id
         if self.region_code is None:
             return None
-        return in_region(col(model.region_code), self.region_code)
+        return in_region(col(columns.region_code), self.region_code)
 
 
 def in_region(column: Any, code: str) -> Any:

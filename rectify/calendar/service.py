@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, text
+from sqlalchemy import and_, or_, text, update
 from sqlmodel import Session, col, func, select
 
 from rectify.calendar.data import YearFile
@@ -27,9 +27,11 @@ from rectify.calendar.store import CalendarStore, read_folder
 from rectify.config import Settings
 from rectify.context import Context
 from rectify.database.core import Database, utcnow
+from rectify.database.uow import UnitOfWork
 from rectify.exceptions import ConfigurationError, Conflict, InvalidInput, RectifyError
+from rectify.hazards import row as rows
 from rectify.hazards import service as hazards
-from rectify.hazards.models import Hazard
+from rectify.hazards.row import HazardRow
 from rectify.timers.models import Timer
 from rectify.timers.policy import Counted, recount
 
@@ -232,35 +234,44 @@ def _counted_over(year: int) -> Any:
 def _recount_hazard(
     ctx: Context, calendar: Calendar, hazard_id: int, years: set[int] | None, out: Recounted
 ) -> None:
-    now = ctx.now()
-    with ctx.db.write() as session:
-        hazard = session.exec(
-            select(Hazard).where(Hazard.id == hazard_id).with_for_update()
-        ).first()
-        stmt = select(Timer).where(Timer.hazard_id == hazard_id, *_PENDING)
-        # The deadline first: when it moves, its reminder is counted again with it.
-        rows = sorted(session.exec(stmt).all(), key=lambda t: t.kind != "rectification")
+    """One hazard's recount, as one command of the process's writer (the hazard locked)."""
+
+    def command(uow: UnitOfWork) -> Recounted:
+        now, result = ctx.now(), Recounted()
+        hazard = rows.load(uow, hazard_id, lock=True)
         if hazard is None:
-            return
+            return result
+        stmt = select(*_TIMER_COLUMNS).where(_T.hazard_id == hazard_id, *_PENDING)
+        # The deadline first: when it moves, its reminder is counted again with it.
+        timers = sorted(uow.execute(stmt), key=lambda t: t.kind != "rectification")
         moved = False
-        for row in rows:
+        for row in timers:
             new = _recounted(row, calendar, now)
             if (new.at, new.provisional) == (row.due_at, row.provisional):
                 continue
             is_deadline = row.kind == "rectification" and hazard.deadline == row.due_at
             if is_deadline and new.at != row.due_at:
-                _move_deadline(session, ctx, hazard, row, new, _notices(calendar, row, new, years))
+                notices = _notices(calendar, row, new, years)
+                _move_deadline(uow, ctx, hazard, row, new, notices)
                 moved = True
-                out.moved.append(hazard_id)
+                result.moved.append(hazard_id)
             elif row.kind == "reminder" and moved:
                 continue  # set_deadline has counted it again from the new deadline
             else:
                 if is_deadline:  # same deadline, no longer (or still) provisional: no event
-                    hazard.deadline_provisional = new.provisional
-                    session.add(hazard)
-                row.due_at, row.provisional = new.at, new.provisional
-                session.add(row)
-            out.timers += 1
+                    hazard.set(deadline_provisional=new.provisional)
+                    rows.save(uow, hazard)
+                values = {"due_at": new.at, "provisional": new.provisional}
+                uow.execute(update(Timer.__table__).where(_T.id == row.id).values(values))  # type: ignore[arg-type]
+            result.timers += 1
+        return result
+
+    counted = ctx.db.run(command)
+    out.timers += counted.timers
+    out.moved += counted.moved
+
+
+_TIMER_COLUMNS = (_T.id, _T.kind, _T.due_at, _T.provisional, _T.counted_from, _T.rule)
 
 
 def _recounted(row: Any, calendar: Calendar, now: datetime) -> Counted:
@@ -290,15 +301,15 @@ NOTICE_FIELDS = ("year", "revision", "title", "document_no", "published")
 
 
 def _move_deadline(
-    session: Session,
+    uow: UnitOfWork,
     ctx: Context,
-    hazard: Hazard,
-    row: Timer,
+    hazard: HazardRow,
+    row: Any,
     new: Counted,
     notices: list[dict[str, Any]],
 ) -> None:
     hazards.apply_system(
-        session=session,
+        uow=uow,
         ctx=ctx,
         hazard=hazard,
         trigger="deadline_recomputed",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from rectify.auth.scope import Caller
+from rectify.database.uow import UnitOfWork
 from rectify.enterprises.models import Enterprise, EnterpriseCreate, EnterprisePublic, PenaltyCounts
 from rectify.exceptions import Conflict, Forbidden, NotFound
 from rectify.hazards.models import Hazard, Penalty
@@ -69,24 +71,51 @@ def to_public(*, session: Session, enterprise: Enterprise, now: datetime) -> Ent
     return EnterprisePublic.model_validate(enterprise, update={"penalty_counts": counts})
 
 
-def closure_due(
-    *, session: Session, enterprise: Enterprise, rule: ClosureRule, now: datetime
-) -> bool:
-    """安全生产法第一百一十三条: a major hazard and 3 penalties in 180 days or 4 in a year."""
-    if enterprise.closure_recommended:
-        return False
-    open_major = (
-        select(func.count())
-        .select_from(Hazard)
-        .where(
-            Hazard.enterprise_id == enterprise.id,
-            Hazard.grade == "major",
-            col(Hazard.state).not_in(["closed", "dismissed"]),
-        )
+_enterprises = Enterprise.__table__  # type: ignore[attr-defined]
+_hazards = Hazard.__table__  # type: ignore[attr-defined]
+_penalties = Penalty.__table__  # type: ignore[attr-defined]
+_FLAGGED = select(_enterprises.c.closure_recommended).where(_enterprises.c.id == bindparam("eid"))
+_OPEN_MAJOR = (
+    select(_hazards.c.id)
+    .where(
+        _hazards.c.enterprise_id == bindparam("eid"),
+        _hazards.c.grade == "major",
+        _hazards.c.state.not_in(["closed", "dismissed"]),
     )
-    if session.exec(open_major).one() == 0:
-        return False
-    return any(
-        penalties_since(session=session, enterprise_id=enterprise.id, since=now - window) >= n
+    .limit(1)
+)
+_PENALTIES_SINCE = (
+    select(func.count())
+    .select_from(_penalties)
+    .where(_penalties.c.enterprise_id == bindparam("eid"), _penalties.c.at > bindparam("since"))
+)
+
+
+def closure_due(
+    *, uow: UnitOfWork, enterprise_id: int, rule: ClosureRule, now: datetime
+) -> dict[str, int] | None:
+    """安全生产法第一百一十三条: an enterprise not yet flagged, with an open major hazard and 3
+    penalties in 180 days or 4 in a year (the policy's windows). The counts per window when
+    the rule holds, else None."""
+    if uow.execute(_FLAGGED, {"eid": enterprise_id}).scalar_one():
+        return None
+    if uow.execute(_OPEN_MAJOR, {"eid": enterprise_id}).first() is None:
+        return None
+    counts = {
+        (n, window): uow.execute(
+            _PENALTIES_SINCE, {"eid": enterprise_id, "since": now - window}
+        ).scalar_one()
         for n, window in rule.windows
+    }
+    if not any(count >= n for (n, _), count in counts.items()):
+        return None
+    return {f"penalties_within_{w.days}_days": c for (_, w), c in counts.items()}
+
+
+def flag_closure(*, uow: UnitOfWork, enterprise_id: int) -> None:
+    """Flag the enterprise closure_recommended (once; it stays flagged)."""
+    uow.execute(
+        update(_enterprises)
+        .where(_enterprises.c.id == enterprise_id)
+        .values(closure_recommended=True)
     )

@@ -1,68 +1,87 @@
-"""Use cases for evidence: upload to a hazard (file then row, undone together), read back."""
+"""Use cases for evidence: upload to a hazard (file, row and `evidence_added` event, undone
+together), read back."""
 
 from __future__ import annotations
 
 import re
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from sqlmodel import Session, select
+from sqlalchemy import Connection, select
 
 from rectify.auth.scope import Caller
 from rectify.context import Context
+from rectify.database.uow import UnitOfWork
 from rectify.evidence.models import Evidence
 from rectify.exceptions import Forbidden, NotFound
+from rectify.hazards import row as rows
 from rectify.hazards import service as hazards
 from rectify.inputs import clean_filename
 
 UPLOADERS = ("enterprise", "inspector", "dispatcher")
 SHA256 = re.compile(r"[0-9a-f]{64}")
+EVIDENCE = Evidence.__table__  # type: ignore[attr-defined]
 
 
 def upload(
     *, ctx: Context, caller: Caller, hazard_id: int, stream: BinaryIO, filename: str | None
-) -> Evidence:
-    """Store the file by content and attach it to the hazard; a failure leaves nothing."""
-    with ctx.db.session() as session:
-        hazards.get(session=session, caller=caller, hazard_id=hazard_id)
+) -> dict[str, Any]:
+    """Store the file by content, attach it to the hazard and record it in the hazard's history;
+    a failure or a refusal (a final hazard: 409) leaves nothing."""
+    with ctx.db.engine.connect() as connection:
+        hazards.get(connection=connection, caller=caller, hazard_id=hazard_id)
     if caller.role not in UPLOADERS:
         raise Forbidden(f"a {caller.role} may not upload evidence")
     blob = ctx.evidence.put(stream)
+    fields = {"sha256": blob.sha256, "size": blob.size, "content_type": blob.content_type}
+
+    def command(uow: UnitOfWork) -> dict[str, Any]:
+        hazard = rows.load(uow, hazard_id, lock=True)
+        hazard = hazards.get_in_scope(caller=caller, hazard_id=hazard_id, hazard=hazard)
+        existing = _row(uow.connection, hazard_id, blob.sha256)
+        if existing is not None:
+            return existing  # the same bytes again: already attached and recorded
+        shown = clean_filename(filename)  # for display only, never a path
+        payload = fields | ({"filename": shown} if shown else {})
+        hazards.apply(
+            uow=uow,
+            ctx=ctx,
+            caller=caller,
+            hazard=hazard,
+            trigger="evidence_added",
+            payload=payload,
+        )
+        return fields | {"filename": shown}
+
     try:
-        with ctx.db.write() as session:
-            existing = session.get(Evidence, (hazard_id, blob.sha256))
-            if existing is not None:
-                return existing
-            row = Evidence(
-                hazard_id=hazard_id,
-                sha256=blob.sha256,
-                size=blob.size,
-                content_type=blob.content_type,
-                filename=clean_filename(filename),  # for display only, never a path
-                uploaded_by=caller.actor,
-                at=ctx.now(),
-            )
-            session.add(row)
-        return row
+        return ctx.db.run(command)
     except BaseException:
         if blob.created and not _referenced(ctx, blob.sha256):
             ctx.evidence.discard(blob)
         raise
 
 
+def _row(connection: Connection, hazard_id: int, sha256: str) -> dict[str, Any] | None:
+    stmt = select(EVIDENCE.c.sha256, EVIDENCE.c.size, EVIDENCE.c.content_type).where(
+        EVIDENCE.c.hazard_id == hazard_id, EVIDENCE.c.sha256 == sha256
+    )
+    found = connection.execute(stmt).mappings().first()
+    return None if found is None else dict(found)
+
+
 def _referenced(ctx: Context, sha256: str) -> bool:
     # Another hazard may have attached the same bytes between our put and our failure.
-    with ctx.db.session() as session:
-        return session.exec(select(Evidence).where(Evidence.sha256 == sha256)).first() is not None
+    with ctx.db.engine.connect() as connection:
+        stmt = select(EVIDENCE.c.sha256).where(EVIDENCE.c.sha256 == sha256).limit(1)
+        return connection.execute(stmt).first() is not None
 
 
-def get(*, session: Session, caller: Caller, hazard_id: int, sha256: str) -> Evidence:
+def get(*, connection: Connection, caller: Caller, hazard_id: int, sha256: str) -> dict[str, Any]:
     """One evidence record of a hazard in scope."""
-    hazards.get(session=session, caller=caller, hazard_id=hazard_id)
+    hazards.get(connection=connection, caller=caller, hazard_id=hazard_id)
     if not SHA256.fullmatch(sha256):  # nothing else names evidence (nor reaches the database)
         raise NotFound(f"hazard {hazard_id} has no evidence {sha256[:64]!r}")
-    row = session.exec(
-        select(Evidence).where(Evidence.hazard_id == hazard_id, Evidence.sha256 == sha256)
-    ).first()
-    if row is None:
+    stmt = select(EVIDENCE).where(EVIDENCE.c.hazard_id == hazard_id, EVIDENCE.c.sha256 == sha256)
+    found = connection.execute(stmt).mappings().first()
+    if found is None:
         raise NotFound(f"hazard {hazard_id} has no evidence {sha256}")
-    return row
+    return dict(found)

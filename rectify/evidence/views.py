@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
-from rectify.api.deps import ContextDep, CurrentCaller, RowId, SessionDep
+from rectify.api.deps import ConnectionDep, ContextDep, CurrentCaller, RowId
 from rectify.api.uploads import MultipartFile
 from rectify.evidence import service
 from rectify.evidence.models import EvidencePublic
@@ -41,13 +41,17 @@ def upload_evidence(
     row = service.upload(
         ctx=ctx, caller=caller, hazard_id=hazard_id, stream=file, filename=file.filename
     )
-    return EvidencePublic.model_validate(row, from_attributes=True)
+    return EvidencePublic.model_validate(row)
 
 
 @router.get("/{sha256}")
 def download_evidence(
-    hazard_id: RowId, sha256: str, ctx: ContextDep, session: SessionDep, caller: CurrentCaller
+    hazard_id: RowId,
+    sha256: str,
+    ctx: ContextDep,
+    connection: ConnectionDep,
+    caller: CurrentCaller,
 ) -> FileResponse:
     """The stored bytes of one piece of evidence."""
-    row = service.get(session=session, caller=caller, hazard_id=hazard_id, sha256=sha256)
-    return FileResponse(ctx.evidence.path(row.sha256), media_type=row.content_type)
+    row = service.get(connection=connection, caller=caller, hazard_id=hazard_id, sha256=sha256)
+    return FileResponse(ctx.evidence.path(row["sha256"]), media_type=row["content_type"])

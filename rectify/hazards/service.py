@@ -1,56 +1,79 @@
 """Use cases for hazards: report, read, list, and apply a trigger; one transaction each.
 
-`apply` is the only code that changes a hazard: the API's transitions and the timer engine's
-events both go through it, so guards, history and hash chain are always the same.
+`apply` is the only code that changes a hazard: the API's transitions, the console's forms, the
+timer engine's events and the evidence upload all go through it, so guards, history and hash
+chain are always the same. Writes run as commands of the process's group-commit writer
+(`ctx.db.run`), each in the UnitOfWork of its batch.
 """
 
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import bindparam, text
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from rectify.audit import service as audit
 from rectify.audit.chain import GENESIS, canonical_json
 from rectify.auth.scope import SYSTEM, Caller, in_region
 from rectify.context import Context
 from rectify.database.core import read_rows
-from rectify.enterprises import service as enterprises
+from rectify.database.uow import UnitOfWork
 from rectify.enterprises.models import Enterprise
 from rectify.evidence.models import Evidence
 from rectify.exceptions import Forbidden, IdempotencyKeyReused, InvalidInput, NotFound, StaleVersion
-from rectify.hazards import payloads
-from rectify.hazards.effects import Effect, apply_effect
-from rectify.hazards.models import Hazard, HazardCreate, IdempotencyRecord, Penalty
+from rectify.hazards import row as rows
+from rectify.hazards.models import HazardCreate, IdempotencyRecord, Penalty
+from rectify.hazards.row import HAZARDS, OPEN_STATES, HazardRow, overdue_seconds
+from rectify.hazards.triggers import REGISTRY, Effect, Reaction, Situation, plan_missing, validate
 from rectify.notifications import service as notifications
 from rectify.observability import metrics
 from rectify.timers import service as timers
-from rectify.workflow import Facts, allowed_triggers, check_state, fire
+from rectify.workflow import Facts, allowed_triggers, check_state, decide
 from rectify.workflow.definition import Definition
 
+__all__ = [
+    "Filters",
+    "apply",
+    "apply_system",
+    "get",
+    "get_in_scope",
+    "list_",
+    "overdue_seconds",
+    "report",
+    "report_in",
+    "submit_transition",
+    "summary",
+    "transition",
+    "view",
+]
+
 WORKFLOW = "hazard"
-OPEN_STATES = ("assigned", "rectifying")  # where a passed deadline makes a hazard overdue
+RECORDS = {"penalties": Penalty.__table__, "evidence": Evidence.__table__}  # type: ignore[attr-defined]
+"""The tables a trigger's effect may add rows to (Effect.record)."""
 
 
+# -- reporting -----------------------------------------------------------------------------
 def report(*, ctx: Context, caller: Caller, data: HazardCreate) -> dict[str, Any]:
     """Register a hazard (state `reported`) under the newest workflow version."""
-    with ctx.db.write() as session:
-        hazard = report_in(session=session, ctx=ctx, caller=caller, data=data)
-        return view(ctx=ctx, session=session, caller=caller, hazard=hazard)
+
+    def command(uow: UnitOfWork) -> dict[str, Any]:
+        hazard = report_in(uow=uow, ctx=ctx, caller=caller, data=data)
+        return view(ctx=ctx, connection=_flushed(uow), caller=caller, hazard=hazard)
+
+    return ctx.db.run(command)
 
 
-def report_in(*, session: Session, ctx: Context, caller: Caller, data: HazardCreate) -> Hazard:
-    """Register a hazard inside the caller's transaction (the API, bulk loads)."""
+def report_in(*, uow: UnitOfWork, ctx: Context, caller: Caller, data: HazardCreate) -> HazardRow:
+    """Register a hazard inside the caller's transaction (the API, bulk loads, imports)."""
     now = ctx.now()
     definition = ctx.registry.latest(WORKFLOW)
-    enterprise = session.get(Enterprise, data.enterprise_id)
+    enterprise = uow.execute(_ENTERPRISE, {"eid": data.enterprise_id}).first()
     if enterprise is None or not caller.sees(
         region_code=enterprise.region_code, enterprise_id=enterprise.id
     ):
@@ -59,28 +82,38 @@ def report_in(*, session: Session, ctx: Context, caller: Caller, data: HazardCre
         )
     if caller.role not in definition.triggers["report"].roles:
         raise Forbidden(f"a {caller.role} may not report hazards")
-    hazard = Hazard(
-        **data.model_dump(),
-        region_code=enterprise.region_code,
-        **definition.initial_state(),
-        workflow_name=definition.name,
-        workflow_version=definition.version,
-        head_hash=GENESIS,
-        version=0,
-        reported_by=caller.actor,
-        created_at=now,
-        updated_at=now,
+    recorded = jsonable_encoder(data)
+    hazard = HazardRow(
+        rows.DEFAULTS
+        | _NEW_HAZARD
+        | definition.initial_state()
+        | {"region_code": enterprise.region_code, "workflow_name": definition.name}
+        | {"workflow_version": definition.version, "reported_by": caller.actor}
+        | {"created_at": now, "updated_at": now}
     )
-    session.add(hazard)
-    session.flush()
-    _record(session, hazard, "report", None, caller, now, jsonable_encoder(data))
+    REGISTRY["report"].effect(_effect(ctx, caller, hazard, now), recorded)
+    hazard = rows.insert(uow, {k: v for k, v in hazard.values.items() if k != "id"})
+    _record(uow, hazard, "report", None, caller, now, recorded)
+    rows.save(uow, hazard)
     return hazard
 
 
-def get(*, session: Session, caller: Caller, hazard_id: int, lock: bool = False) -> Hazard:
+_ENTERPRISE = select(Enterprise.__table__.c.id, Enterprise.__table__.c.region_code).where(  # type: ignore[attr-defined]
+    Enterprise.__table__.c.id == bindparam("eid")  # type: ignore[attr-defined]
+)
+_NEW_HAZARD = {"version": 0, "head_hash": GENESIS, "verify_failures": 0, "penalty_count": 0}
+
+
+# -- reading -------------------------------------------------------------------------------
+def get(*, connection: Connection, caller: Caller, hazard_id: int) -> HazardRow:
     """The hazard, or NotFound when it does not exist for this caller."""
-    stmt = select(Hazard).where(Hazard.id == hazard_id)
-    hazard = session.exec(stmt.with_for_update() if lock else stmt).first()
+    found = connection.execute(select(HAZARDS).where(HAZARDS.c.id == hazard_id)).mappings().first()
+    hazard = None if found is None else HazardRow(dict(found))
+    return get_in_scope(caller=caller, hazard_id=hazard_id, hazard=hazard)
+
+
+def get_in_scope(*, caller: Caller, hazard_id: int, hazard: HazardRow | None) -> HazardRow:
+    """The hazard, or NotFound when it does not exist or is outside the caller's scope."""
     if hazard is None or not caller.sees(
         region_code=hazard.region_code, enterprise_id=hazard.enterprise_id
     ):
@@ -102,33 +135,35 @@ class Filters:
 
 
 def list_(
-    *, session: Session, caller: Caller, filters: Filters, now: datetime, limit: int, offset: int
-) -> tuple[list[Hazard], int]:
-    """Hazards in scope matching the filters, by id, with the total count."""
-    where = [caller.scope_filter(Hazard)]
-    for name in (
-        "state",
-        "supervision",
-        "production",
-        "judicial",
-        "grade",
-        "source",
-        "enterprise_id",
-    ):
+    *,
+    connection: Connection,
+    caller: Caller,
+    filters: Filters,
+    now: datetime,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Hazards in scope matching the filters, by id, as list rows, with the total count."""
+    c = HAZARDS.c
+    where = [caller.scope_filter(HAZARDS)]
+    for name in ("state", "supervision", "production", "judicial", "grade", "source"):
         value = getattr(filters, name)
         if value is not None:
-            where.append(getattr(Hazard, name) == value)
+            where.append(c[name] == value)
+    if filters.enterprise_id is not None:
+        where.append(c.enterprise_id == filters.enterprise_id)
     if filters.region:
-        where.append(in_region(col(Hazard.region_code), filters.region))
+        where.append(in_region(c.region_code, filters.region))
     if filters.overdue is not None:
-        overdue = col(Hazard.state).in_(OPEN_STATES) & (col(Hazard.deadline) < now)
+        overdue = c.state.in_(OPEN_STATES) & (c.deadline < now)
         where.append(overdue if filters.overdue else ~overdue)
     where = [w for w in where if w is not None]
-    total = session.exec(select(func.count()).select_from(Hazard).where(*where)).one()
-    stmt = select(Hazard).where(*where).order_by(col(Hazard.id)).limit(limit).offset(offset)
-    return list(session.exec(stmt)), total
+    total = connection.execute(select(func.count()).select_from(HAZARDS).where(*where)).scalar_one()
+    stmt = select(HAZARDS).where(*where).order_by(c.id).limit(limit).offset(offset)
+    return [summary(dict(r), now) for r in connection.execute(stmt).mappings()], total
 
 
+# -- changing ------------------------------------------------------------------------------
 def transition(
     *,
     ctx: Context,
@@ -139,74 +174,113 @@ def transition(
     if_match: int | None = None,
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
-    """Apply one trigger in one transaction and return the hazard as the caller sees it."""
+    """Apply one trigger and return the hazard as the caller sees it, once it is durable."""
+    return submit_transition(
+        ctx=ctx,
+        caller=caller,
+        hazard_id=hazard_id,
+        trigger=trigger,
+        payload=payload,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+    ).result()
+
+
+def submit_transition(
+    *,
+    ctx: Context,
+    caller: Caller,
+    hazard_id: int,
+    trigger: str,
+    payload: dict[str, Any],
+    if_match: int | None = None,
+    idempotency_key: str | None = None,
+) -> Future[dict[str, Any]]:
+    """`transition` handed to the writer: a future of the hazard (for async views)."""
+    command = partial(
+        _transition,
+        ctx=ctx,
+        caller=caller,
+        hazard_id=hazard_id,
+        trigger=trigger,
+        payload=payload,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+    )
+    return ctx.db.writer.submit(command)
+
+
+def _transition(
+    uow: UnitOfWork,
+    *,
+    ctx: Context,
+    caller: Caller,
+    hazard_id: int,
+    trigger: str,
+    payload: dict[str, Any],
+    if_match: int | None,
+    idempotency_key: str | None,
+) -> dict[str, Any]:
     request_hash = _request_hash(hazard_id, trigger, payload, if_match)
-    with ctx.db.write() as session:
-        if idempotency_key and not ctx.db.is_sqlite:
-            _lock_key(session, caller, idempotency_key)
-        hazard = get(session=session, caller=caller, hazard_id=hazard_id, lock=True)
-        if idempotency_key:
-            earlier = _earlier_response(session, caller, idempotency_key, request_hash)
-            if earlier is not None:
-                return earlier
-        apply(
-            session=session,
-            ctx=ctx,
-            caller=caller,
-            hazard=hazard,
-            trigger=trigger,
-            payload=payload,
-            if_match=if_match,
+    if idempotency_key:
+        # Two requests with one key on two hazards lock different rows and would both miss the
+        # record; this lock makes the second wait and find it. Held until commit.
+        uow.dialect.advisory_lock(uow.connection, f"{caller.principal_id}\x00{idempotency_key}")
+    hazard = rows.load(uow, hazard_id, lock=True)
+    hazard = get_in_scope(caller=caller, hazard_id=hazard_id, hazard=hazard)
+    if idempotency_key:
+        earlier = _earlier_response(uow, caller, idempotency_key, request_hash)
+        if earlier is not None:
+            return earlier
+    definition = ctx.registry.get(hazard.workflow_name, hazard.workflow_version)
+    spec = definition.triggers.get(trigger)
+    if spec is not None and spec.internal:
+        raise _unknown_trigger(definition, trigger)  # recorded by its own use case only
+    apply(
+        uow=uow,
+        ctx=ctx,
+        caller=caller,
+        hazard=hazard,
+        trigger=trigger,
+        payload=payload,
+        if_match=if_match,
+    )
+    body = view(ctx=ctx, connection=_flushed(uow), caller=caller, hazard=hazard)
+    if idempotency_key:
+        uow.add(
+            IdempotencyRecord.__table__,  # type: ignore[arg-type]
+            {"principal_id": caller.principal_id, "key": idempotency_key}
+            | {"request_hash": request_hash, "hazard_id": hazard_id, "status_code": 200}
+            | {"body": body, "created_at": ctx.now()},
         )
-        body = view(ctx=ctx, session=session, caller=caller, hazard=hazard)
-        if idempotency_key:
-            session.add(
-                IdempotencyRecord(
-                    principal_id=caller.principal_id,
-                    key=idempotency_key,
-                    request_hash=request_hash,
-                    hazard_id=hazard_id,
-                    status_code=200,
-                    body=body,
-                )
-            )
-        return body
+    return body
 
 
 def apply_system(
-    *, session: Session, ctx: Context, hazard: Hazard, trigger: str, payload: dict[str, Any]
+    *, uow: UnitOfWork, ctx: Context, hazard: HazardRow, trigger: str, payload: dict[str, Any]
 ) -> None:
     """Apply a trigger as `system:scheduler` inside the caller's transaction (timer engine)."""
-    apply(session=session, ctx=ctx, caller=SYSTEM, hazard=hazard, trigger=trigger, payload=payload)
+    apply(uow=uow, ctx=ctx, caller=SYSTEM, hazard=hazard, trigger=trigger, payload=payload)
 
 
 def apply(
     *,
-    session: Session,
+    uow: UnitOfWork,
     ctx: Context,
     caller: Caller,
-    hazard: Hazard,
+    hazard: HazardRow,
     trigger: str,
     payload: dict[str, Any],
     if_match: int | None = None,
 ) -> None:
     """Apply one trigger to a locked hazard inside the caller's transaction: the only code
-    that changes a hazard (the API's transition and the timer engine both call it).
-
-    Everything is checked before anything changes, so a refusal leaves the session clean."""
+    that changes a hazard. Everything is checked before anything changes, so a refusal leaves
+    the transaction as it was."""
     now = ctx.now()
     definition = ctx.registry.get(hazard.workflow_name, hazard.workflow_version)
     spec = definition.triggers.get(trigger)
     if spec is None or spec.creates:
-        raise InvalidInput.fields(
-            [
-                {
-                    "field": "trigger",
-                    "message": f"unknown trigger {trigger}; "
-                    f"known: {', '.join(_fireable(definition))}",
-                }
-            ]
-        )
+        raise _unknown_trigger(definition, trigger)
     if caller.role not in spec.roles:
         raise Forbidden(
             f"a {caller.role} may not fire {trigger} (allowed for {', '.join(spec.roles)})"
@@ -220,34 +294,48 @@ def apply(
     before = hazard.workflow_state
     facts = _facts(hazard, now)
     check_state(definition, trigger, before, facts, caller.role)
-    clean = payloads.validate(
-        trigger,
-        payload,
-        payloads.Situation(
-            hazard=hazard,
-            caller=caller,
-            now=now,
-            evidence=_evidence(session, hazard.id) if trigger in payloads.CITES_EVIDENCE else None,
-            horizon=timedelta(days=ctx.settings.deadline_horizon_days),
-        ),
-    )
-    outcome = fire(definition, trigger, before, facts, clean, role=caller.role)
-    for field, state in outcome.after.items():
-        if outcome.before[field] != state:  # most timer events move nothing; a set is not free
-            setattr(hazard, field, state)
-    effect = Effect(
-        session=session, hazard=hazard, caller=caller, policy=ctx.policy, now=now, before=before
-    )
-    recorded = apply_effect(effect, trigger, clean)
-    _record(session, hazard, trigger, before, caller, now, recorded)
-    metrics.record_transition(session, trigger, caller.role)
-    if trigger == "record_penalty":
-        _closure_rule(session=session, ctx=ctx, hazard=hazard, now=now)
+    model = REGISTRY[trigger]
+    evidence = _evidence(uow, hazard.id) if model.cites_evidence else frozenset()
+    horizon = timedelta(days=ctx.settings.deadline_horizon_days)
+    clean = validate(model, payload, Situation(hazard, caller, now, evidence, horizon))
+    after = decide(definition, trigger, before, facts, clean, role=caller.role)
+    # Checked: from here on the trigger applies.
+    hazard.set(**{f: s for f, s in after.items() if before[f] != s})
+    effect = _effect(ctx, caller, hazard, now)
+    recorded = model.effect(effect, clean)
+    _persist(uow, hazard, effect, now)
+    _record(uow, hazard, trigger, before, caller, now, recorded)
+    rows.save(uow, hazard)
+    metrics.record_transition(uow, trigger, caller.role)
+    fire = partial(_fire_system, uow, ctx, hazard)
+    model.react(Reaction(uow=uow, ctx=ctx, hazard=hazard, now=now, fire_system=fire))
+
+
+def _fire_system(
+    uow: UnitOfWork, ctx: Context, hazard: HazardRow, trigger: str, payload: dict[str, Any]
+) -> None:
+    apply_system(uow=uow, ctx=ctx, hazard=hazard, trigger=trigger, payload=payload)
+
+
+def _effect(ctx: Context, caller: Caller, hazard: HazardRow, now: datetime) -> Effect:
+    return Effect(hazard=hazard, actor=caller.actor, role=caller.role, policy=ctx.policy, now=now)
+
+
+def _persist(uow: UnitOfWork, hazard: HazardRow, effect: Effect, now: datetime) -> None:
+    """Write what the effect asked for besides the hazard's columns: timers and records."""
+    for op in effect.timers:
+        if op[0] == "cancel":
+            timers.cancel(uow=uow, hazard_id=hazard.id, now=now, kinds=op[1])
+        else:
+            _, kind, due_at, step = op
+            timers.schedule(uow=uow, hazard_id=hazard.id, kind=kind, due_at=due_at, step=step)
+    for table, row in effect.records:
+        uow.add(RECORDS[table], row)
 
 
 def _record(
-    session: Session,
-    hazard: Hazard,
+    uow: UnitOfWork,
+    hazard: HazardRow,
     trigger: str,
     before: dict[str, str] | None,
     caller: Caller,
@@ -256,48 +344,19 @@ def _record(
 ) -> None:
     # The event and its outbox entries commit together, or neither does.
     event = audit.append_event(
-        session=session,
+        uow=uow,
         hazard=hazard,
         trigger=trigger,
         from_state=before,
-        actor=caller.actor,
-        role=caller.role,
+        caller=caller,
         at=now,
         payload=payload,
     )
-    notifications.enqueue(session=session, event=event, hazard=hazard)
+    notifications.enqueue(uow=uow, event=event, region_code=hazard.region_code)
 
 
-def _closure_rule(*, session: Session, ctx: Context, hazard: Hazard, now: datetime) -> None:
-    # 安全生产法第一百一十三条: flag the enterprise once, with an event on this hazard.
-    session.flush()
-    enterprise = session.get(Enterprise, hazard.enterprise_id)
-    if enterprise and enterprises.closure_due(
-        session=session, enterprise=enterprise, rule=ctx.policy.closure_rule, now=now
-    ):
-        enterprise.closure_recommended = True
-        session.add(enterprise)
-        counts = {
-            f"penalties_within_{w.days}_days": enterprises.penalties_since(
-                session=session, enterprise_id=enterprise.id, since=now - w
-            )
-            for _, w in ctx.policy.closure_rule.windows
-        }
-        apply_system(
-            session=session,
-            ctx=ctx,
-            hazard=hazard,
-            trigger="closure_recommended",
-            payload={
-                "enterprise_id": enterprise.id,
-                "legal_basis": "安全生产法第一百一十三条",
-                **counts,
-            },
-        )
-
-
-def _facts(hazard: Hazard, now: datetime) -> Facts:
-    missing = payloads.plan_missing(hazard.plan, hazard.grade) if hazard.plan else ()
+def _facts(hazard: HazardRow, now: datetime) -> Facts:
+    missing = plan_missing(hazard.plan, hazard.grade) if hazard.plan else ()
     return Facts(
         now=now,
         deadline=hazard.deadline,
@@ -308,13 +367,20 @@ def _facts(hazard: Hazard, now: datetime) -> Facts:
     )
 
 
-def _evidence(session: Session, hazard_id: int) -> frozenset[str]:
-    stmt = select(Evidence.sha256).where(Evidence.hazard_id == hazard_id)
-    return frozenset(session.exec(stmt))
+_EVIDENCE_SHAS = select(Evidence.__table__.c.sha256).where(  # type: ignore[attr-defined]
+    Evidence.__table__.c.hazard_id == bindparam("hid")  # type: ignore[attr-defined]
+)
 
 
-def _fireable(definition: Definition) -> list[str]:
-    return [n for n, t in definition.triggers.items() if not t.creates]
+def _evidence(uow: UnitOfWork, hazard_id: int) -> frozenset[str]:
+    return frozenset(uow.execute(_EVIDENCE_SHAS, {"hid": hazard_id}).scalars())
+
+
+def _unknown_trigger(definition: Definition, trigger: str) -> InvalidInput:
+    known = [n for n, t in definition.triggers.items() if not t.creates and not t.internal]
+    return InvalidInput.fields(
+        [{"field": "trigger", "message": f"unknown trigger {trigger}; known: {', '.join(known)}"}]
+    )
 
 
 def _request_hash(
@@ -324,22 +390,16 @@ def _request_hash(
     return hashlib.sha256(canonical_json(jsonable_encoder(doc)).encode()).hexdigest()
 
 
-def _lock_key(session: Session, caller: Caller, key: str) -> None:
-    # Two requests with one key on two hazards lock different rows and would both miss the
-    # record; this lock makes the second wait and find it (SQLite's BEGIN IMMEDIATE already
-    # serialises writers). Held until commit.
-    digest = hashlib.sha256(f"{caller.principal_id}\x00{key}".encode()).digest()
-    lock_id = int.from_bytes(digest[:8], "big", signed=True)
-    session.exec(text("SELECT pg_advisory_xact_lock(:id)").bindparams(id=lock_id))  # type: ignore[call-overload]
+_IDEMPOTENCY = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+_EARLIER = select(_IDEMPOTENCY.c.request_hash, _IDEMPOTENCY.c.body).where(
+    _IDEMPOTENCY.c.principal_id == bindparam("pid"), _IDEMPOTENCY.c.key == bindparam("key")
+)
 
 
 def _earlier_response(
-    session: Session, caller: Caller, key: str, request_hash: str
+    uow: UnitOfWork, caller: Caller, key: str, request_hash: str
 ) -> dict[str, Any] | None:
-    stmt = select(IdempotencyRecord).where(
-        IdempotencyRecord.principal_id == caller.principal_id, IdempotencyRecord.key == key
-    )
-    record = session.exec(stmt).first()
+    record = uow.execute(_EARLIER, {"pid": caller.principal_id, "key": key}).first()
     if record is None:
         return None
     if record.request_hash != request_hash:
@@ -350,33 +410,32 @@ def _earlier_response(
     return record.body
 
 
-def overdue_seconds(hazard: Hazard, now: datetime) -> int | None:
-    """How long past its deadline an open hazard is (None when not overdue)."""
-    if hazard.state in OPEN_STATES and hazard.deadline and now > hazard.deadline:
-        return int((now - hazard.deadline).total_seconds())
-    return None
+def _flushed(uow: UnitOfWork) -> Connection:
+    """The transaction's connection with every queued row sent (for the view's reads)."""
+    uow.flush()
+    return uow.connection
 
 
-def summary(hazard: Hazard, now: datetime) -> dict[str, Any]:
-    """The list view of a hazard, JSON-ready."""
-    late = overdue_seconds(hazard, now)
-    return {
-        **hazard.model_dump(mode="json", exclude={"plan", "pending_extension", "head_hash"}),
-        "overdue": late is not None,
-        "overdue_seconds": late,
-    }
+# -- the views of a hazard -----------------------------------------------------------------
+_HIDDEN = ("plan", "pending_extension", "head_hash")
+
+
+def summary(values: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The list view of a hazard (its row's values), JSON-ready."""
+    late = overdue_seconds(HazardRow(values), now)
+    out = {k: rows.as_json(v) for k, v in values.items() if k not in _HIDDEN}
+    return out | {"overdue": late is not None, "overdue_seconds": late}
 
 
 _penalties, _evidence_t = Penalty.__table__, Evidence.__table__  # type: ignore[attr-defined]
-# Core statements, built once: the view runs on every read and transition, and an ORM query
-# costs several times its SQL here.
+# Core statements, built once: the view runs on every read and transition.
 _PENALTIES = (
-    sa_select(*(c for c in _penalties.c if c.name not in ("hazard_id", "enterprise_id")))
+    select(*(c for c in _penalties.c if c.name not in ("hazard_id", "enterprise_id")))
     .where(_penalties.c.hazard_id == bindparam("hid"))
     .order_by(_penalties.c.id)
 )
 _EVIDENCE = (
-    sa_select(
+    select(
         _evidence_t.c.sha256, _evidence_t.c.size, _evidence_t.c.content_type, _evidence_t.c.filename
     )
     .where(_evidence_t.c.hazard_id == bindparam("hid"))
@@ -384,21 +443,23 @@ _EVIDENCE = (
 )
 
 
-def view(*, ctx: Context, session: Session, caller: Caller, hazard: Hazard) -> dict[str, Any]:
+def view(
+    *, ctx: Context, connection: Connection, caller: Caller, hazard: HazardRow
+) -> dict[str, Any]:
     """The whole hazard as the caller sees it, JSON-ready."""
     now = ctx.now()
     definition = ctx.registry.get(hazard.workflow_name, hazard.workflow_version)
-    rows = partial(read_rows, session, hid=hazard.id)
+    read = partial(read_rows, connection, hid=hazard.id)
     return {
-        **summary(hazard, now),
+        **summary(hazard.values, now),
         "state_label": definition.label_of("state", hazard.state),
         "labels": {f: definition.label_of(f, s) for f, s in hazard.workflow_state.items()},
         "workflow": {"name": definition.name, "version": definition.version},
         "plan": hazard.plan,
         "pending_extension": hazard.pending_extension,
-        "penalties": rows(_PENALTIES),
-        "pending_timers": timers.pending(session=session, hazard_id=hazard.id),
-        "evidence": rows(_EVIDENCE),
+        "penalties": read(_PENALTIES),
+        "pending_timers": timers.pending(connection=connection, hazard_id=hazard.id),
+        "evidence": read(_EVIDENCE),
         "allowed_triggers": allowed_triggers(
             definition, hazard.workflow_state, _facts(hazard, now), caller.role
         ),

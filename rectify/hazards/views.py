@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
 from rectify.api.deps import (
+    ConnectionDep,
     ContextDep,
     CurrentCaller,
     Limit,
     Offset,
     RowId,
     RowIdFilter,
-    SessionDep,
     page,
     parse_if_match,
 )
@@ -57,7 +58,7 @@ def report_hazard(
 @router.get("", response_model=HazardPage)
 def list_hazards(
     ctx: ContextDep,
-    session: SessionDep,
+    connection: ConnectionDep,
     caller: CurrentCaller,
     state: StateFilter = None,
     supervision: StateFilter = None,
@@ -86,11 +87,14 @@ def list_hazards(
         enterprise_id=enterprise_id,
         region=region,
     )
-    now = ctx.now()
-    rows, total = service.list_(
-        session=session, caller=caller, filters=filters, now=now, limit=limit, offset=offset
+    items, total = service.list_(
+        connection=connection,
+        caller=caller,
+        filters=filters,
+        now=ctx.now(),
+        limit=limit,
+        offset=offset,
     )
-    items = [service.summary(h, now) for h in rows]
     return page(items, total, limit, offset)
 
 
@@ -114,17 +118,18 @@ def _known_states(ctx: Context, **given: str | None) -> None:
 def get_hazard(
     hazard_id: RowId,
     ctx: ContextDep,
-    session: SessionDep,
+    connection: ConnectionDep,
     caller: CurrentCaller,
     response: Response,
 ) -> dict[str, Any]:
     """The hazard with its branches, deadline, plan, penalties, timers and allowed triggers."""
-    hazard = service.get(session=session, caller=caller, hazard_id=hazard_id)
-    return _etag(response, service.view(ctx=ctx, session=session, caller=caller, hazard=hazard))
+    hazard = service.get(connection=connection, caller=caller, hazard_id=hazard_id)
+    body = service.view(ctx=ctx, connection=connection, caller=caller, hazard=hazard)
+    return _etag(response, body)
 
 
 @router.post("/{hazard_id}/transitions", response_model=HazardPublic)
-def apply_transition(
+async def apply_transition(
     hazard_id: RowId,
     request: TransitionRequest,
     ctx: ContextDep,
@@ -135,7 +140,8 @@ def apply_transition(
 ) -> dict[str, Any]:
     """Fire a trigger. `If-Match: "<version>"` refuses stale decisions; `Idempotency-Key`
     makes a retry return the first response without applying anything again."""
-    body = service.transition(
+    # Awaited, not blocking a worker thread: the process's writer applies it (group commit).
+    pending = service.submit_transition(
         ctx=ctx,
         caller=caller,
         hazard_id=hazard_id,
@@ -144,13 +150,14 @@ def apply_transition(
         if_match=parse_if_match(if_match),
         idempotency_key=idempotency_key,
     )
-    return _etag(response, body)
+    return _etag(response, await asyncio.wrap_future(pending))
 
 
 @router.get("/{hazard_id}/history")
 def get_history(
-    hazard_id: RowId, session: SessionDep, caller: CurrentCaller
+    hazard_id: RowId, connection: ConnectionDep, caller: CurrentCaller
 ) -> list[dict[str, Any]]:
     """The hazard's events in order, each with its hash-chain link."""
-    service.get(session=session, caller=caller, hazard_id=hazard_id)
-    return [audit.to_public(e) for e in audit.history(session=session, hazard_id=hazard_id)]
+    service.get(connection=connection, caller=caller, hazard_id=hazard_id)
+    events = audit.history(connection=connection, hazard_id=hazard_id)
+    return [audit.to_public(e) for e in events]

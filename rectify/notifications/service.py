@@ -16,17 +16,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import false, update
+from sqlalchemy import bindparam, false, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
-from rectify.audit import service as audit
 from rectify.audit.chain import canonical_json
+from rectify.audit.models import Event
 from rectify.audit.service import to_public
 from rectify.auth.scope import Caller, region_prefix
 from rectify.context import Context
+from rectify.database.uow import UnitOfWork
 from rectify.exceptions import FieldError, InvalidInput, NotFound
-from rectify.hazards.models import Hazard
 from rectify.notifications.egress import Egress, Refused, Target
 from rectify.notifications.models import Delivery, Webhook
 from rectify.observability import metrics
@@ -41,7 +41,6 @@ SEND_MARGIN = timedelta(seconds=15)  # no send starts this close to the end of i
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(hours=1)
 MAX_ATTEMPTS = 12  # then the delivery is `failed`
-STATUSES = ("pending", "delivered", "failed", "cancelled")
 CHECKPOINT = "checkpoint"  # the event type of a new audit checkpoint's line
 # What the delivery log may say about a failed attempt: a fixed word, never free text.
 ERROR_CLASSES = (
@@ -67,42 +66,36 @@ def egress(ctx: Context) -> Egress:
 
 
 # -- the outbox ----------------------------------------------------------------------------
-def enqueue(*, session: Session, event: dict[str, Any], hazard: Hazard) -> None:
+def enqueue(*, uow: UnitOfWork, event: dict[str, Any], region_code: str) -> None:
     """Queue the event (as `append_event` returned it) for every matching subscription, in the
-    caller's transaction."""
-    wanted = [h for h in _active(session) if _matches(h, event["trigger"], hazard.region_code)]
+    event's own transaction."""
+    wanted = [h for h in _active(uow) if _matches(h, event["trigger"], region_code)]
     if not wanted:
         return
-    stored = audit.stored(session=session, row=event)
+    key = {"hazard_id": event["hazard_id"], "hazard_seq": event["hazard_seq"]}
+    stored = uow.execute(_STORED, key).one()  # the event as written, with its global seq
     public = to_public(stored)
     for hook in wanted:
         key = str(uuid.uuid4())
         body = {
             "id": key,
             "type": stored.trigger,
-            "hazard_id": hazard.id,
-            "region_code": hazard.region_code,
+            "hazard_id": stored.hazard_id,
+            "region_code": region_code,
             "event": public,
         }
-        session.add(
-            Delivery(
-                webhook_id=hook.id,
-                idempotency_id=key,
-                event_seq=stored.seq,
-                hazard_id=hazard.id,
-                event_type=stored.trigger,
-                body=canonical_json(body),
-                next_attempt_at=stored.at,
-                created_at=stored.at,
-            )
-        )
+        row = {"webhook_id": hook.id, "idempotency_id": key, "event_seq": stored.seq}
+        row |= {"hazard_id": stored.hazard_id, "event_type": stored.trigger}
+        row |= {"body": canonical_json(body), "status": "pending", "attempts": 0}
+        row |= {"next_attempt_at": stored.at, "created_at": stored.at}
+        uow.add(_DELIVERIES, row)
 
 
 def enqueue_checkpoint(*, session: Session, checkpoint: dict[str, Any], at: datetime) -> None:
     """Offer a new checkpoint (as `checkpoints.to_public` shows it) to every subscription of
     `checkpoint` or `*`, in the caller's transaction: a copy of the line outside the database.
     Not limited by region: the line names no hazard, and it is made to be published."""
-    wanted = [h for h in _active(session) if _wants(h, CHECKPOINT)]
+    wanted = [h for h in session.connection().execute(_ACTIVE) if _wants(h, CHECKPOINT)]
     for hook in wanted:
         key = str(uuid.uuid4())
         body = {"id": key, "type": CHECKPOINT, "line": checkpoint["line"], "checkpoint": checkpoint}
@@ -118,13 +111,19 @@ def enqueue_checkpoint(*, session: Session, checkpoint: dict[str, Any], at: date
         )
 
 
-def _active(session: Session) -> list[Any]:
-    # Read once per transaction: a timer batch appends hundreds of events, and a query per
-    # event would also flush the batch each time. Subscriptions change in their own transaction.
-    if "active_webhooks" not in session.info:
-        result = session.connection().execute(_ACTIVE)  # Core: no flush, a cached statement
-        session.info["active_webhooks"] = list(result)
-    return session.info["active_webhooks"]
+_events = Event.__table__  # type: ignore[attr-defined]
+_STORED = sa_select(_events).where(
+    _events.c.hazard_id == bindparam("hazard_id"), _events.c.hazard_seq == bindparam("hazard_seq")
+)
+_DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
+
+
+def _active(uow: UnitOfWork) -> list[Any]:
+    # Read once per transaction: a timer batch appends hundreds of events. Subscriptions change
+    # in their own transaction.
+    if "active_webhooks" not in uow.info:
+        uow.info["active_webhooks"] = list(uow.execute(_ACTIVE))
+    return uow.info["active_webhooks"]
 
 
 _hooks = Webhook.__table__  # type: ignore[attr-defined]

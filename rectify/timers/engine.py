@@ -1,9 +1,10 @@
-"""The timer engine: claim due timers in bounded batches, apply each through the hazard
-service (the API's own path) and mark it fired in the same commit, so it fires once in effect.
+"""The timer engine: claim due timers in bounded batches, apply each one's event through the
+hazard service (the API's own path) and mark it fired in the same commit, so it fires once.
 
-PostgreSQL: claimed with FOR UPDATE OF timers, hazards SKIP LOCKED, so several processes
-share the work and a killed one's batch rolls back for another to take. SQLite: the batch
-runs in one BEGIN IMMEDIATE transaction, which serialises every writer.
+Which event a timer kind appends, and whether a fired timer still applies, is said by the
+event's definition (`hazards.triggers.timer_events`). A batch runs as one command of the
+process's writer. PostgreSQL: claimed with FOR UPDATE OF timers, hazards SKIP LOCKED, so
+several processes share the work and a killed one's batch rolls back for another to take.
 """
 
 from __future__ import annotations
@@ -11,42 +12,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, select
 
 from rectify.audit.chain import format_at
 from rectify.context import Context
-from rectify.database.core import flush_deferred
+from rectify.database.uow import UnitOfWork
 from rectify.exceptions import RectifyError
 from rectify.hazards import service as hazards
-from rectify.hazards.models import Hazard
+from rectify.hazards.row import HAZARDS, HazardRow
+from rectify.hazards.triggers import Due, timer_event
 from rectify.observability import metrics
-from rectify.timers import service as timers
-from rectify.timers.models import Timer
+from rectify.timers.service import TIMERS
 
 log = logging.getLogger(__name__)
-
-# The event each timer kind appends when it fires (SPEC.md section 3).
-EVENTS = {
-    "plan_due": "plan_overdue",
-    "progress_due": "progress_overdue",
-    "reminder": "deadline_reminder",
-    "rectification": "deadline_missed",
-    "verification_due": "verification_overdue",
-    "judicial_decision_due": "judicial_decision_overdue",
-}
-
-
-class Due(NamedTuple):
-    """A claimed timer: what firing it needs to know."""
-
-    id: int
-    kind: str
-    due_at: datetime
-    step: int
 
 
 @dataclass(frozen=True)
@@ -59,49 +40,12 @@ class Batch:
 def fire_due(*, ctx: Context, limit: int = 500) -> Batch:
     """Fire up to `limit` due timers, oldest first, in one transaction."""
     try:
-        return _fire_batch(ctx, limit, isolate=False)
+        return ctx.db.run(lambda uow: _fire_batch(uow, ctx, limit, isolate=False))
     except SQLAlchemyError:
         # A database error fails the whole fast batch: redo it with a savepoint per timer so
         # that one bad timer is marked `error` instead of blocking every later one.
         log.exception("timer batch failed; retrying it one timer at a time")
-        return _fire_batch(ctx, limit, isolate=True)
-
-
-def _fire_batch(ctx: Context, limit: int, *, isolate: bool) -> Batch:
-    now = ctx.now()
-    fired = skipped = 0
-    with ctx.db.write() as session:
-        claimed = _claim(session, now, limit, ctx.db.is_sqlite)
-        marks = []
-        fire = _fire_isolated if isolate else _fire_one
-        for timer, hazard in claimed:
-            outcome = fire(session, ctx, timer, hazard, now)
-            fired, skipped = (fired + 1, skipped) if outcome == "fired" else (fired, skipped + 1)
-            marks.append({"timer_id": timer.id, "fired_at": now, "outcome": outcome})
-            metrics.record_timer_fired(session, timer.kind, timer.due_at, now)
-        if marks:  # in the batch's own commit: fired once in effect
-            flush_deferred(session)
-            session.connection().execute(_MARK, marks)
-    return Batch(claimed=len(claimed), fired=fired, skipped=skipped)
-
-
-_MARK = (
-    update(Timer.__table__)  # type: ignore[arg-type]
-    .where(Timer.__table__.c.id == bindparam("timer_id"))  # type: ignore[attr-defined]
-    .values(fired_at=bindparam("fired_at"), outcome=bindparam("outcome"))
-)
-
-
-def _fire_isolated(
-    session: Session, ctx: Context, timer: Due, hazard: Hazard, now: datetime
-) -> str:
-    flush_deferred(session)  # what earlier timers queued is theirs: out before the savepoint
-    try:
-        with session.begin_nested():
-            return _fire_one(session, ctx, timer, hazard, now)
-    except SQLAlchemyError:
-        log.exception("timer %s on hazard %s failed", timer.id, hazard.id)
-        return "error"
+        return ctx.db.run(lambda uow: _fire_batch(uow, ctx, limit, isolate=True))
 
 
 def catch_up(*, ctx: Context, limit: int = 500, max_batches: int | None = None) -> int:
@@ -115,83 +59,79 @@ def catch_up(*, ctx: Context, limit: int = 500, max_batches: int | None = None) 
     return total
 
 
-def _claim(session: Session, now: datetime, limit: int, sqlite: bool) -> list[tuple[Due, Hazard]]:
-    # The timer as plain columns (it is only read, then marked in one statement); the hazard as
-    # the ORM row that `apply` changes.
-    stmt = (
-        select(col(Timer.id), col(Timer.kind), col(Timer.due_at), col(Timer.step), Hazard)
-        .join(Hazard, col(Hazard.id) == col(Timer.hazard_id))
-        .where(col(Timer.due_at) <= now)
-        .where(col(Timer.fired_at).is_(None), col(Timer.cancelled_at).is_(None))
-        .order_by(col(Timer.due_at), col(Timer.id))
-        .limit(limit)
-    )
-    if not sqlite:
-        stmt = stmt.with_for_update(of=[Timer, Hazard], skip_locked=True)  # type: ignore[list-item]
-    return [(Due(i, k, d, st), h) for i, k, d, st, h in session.exec(stmt)]
+def _fire_batch(uow: UnitOfWork, ctx: Context, limit: int, *, isolate: bool) -> Batch:
+    now = ctx.now()
+    claimed = _claim(uow, now, limit)
+    marks, fired = [], 0
+    for due, hazard in claimed:
+        outcome = (
+            _isolated(uow, ctx, due, hazard, now) if isolate else _fire(uow, ctx, due, hazard, now)
+        )
+        fired += outcome == "fired"
+        marks.append({"timer_id": due.id, "fired_at": now, "outcome": outcome})
+        metrics.record_timer_fired(uow, due.kind, due.due_at, now)
+    if marks:  # in the batch's own commit: fired once in effect
+        uow.execute(_MARK, marks)
+    return Batch(claimed=len(claimed), fired=fired, skipped=len(claimed) - fired)
 
 
-def _fire_one(session: Session, ctx: Context, timer: Due, hazard: Hazard, now: datetime) -> str:
+_MARK = (
+    update(TIMERS)
+    .where(TIMERS.c.id == bindparam("timer_id"))
+    .values(fired_at=bindparam("fired_at"), outcome=bindparam("outcome"))
+)
+_DUE = (
+    select(TIMERS.c.id, TIMERS.c.kind, TIMERS.c.due_at, TIMERS.c.step, HAZARDS)
+    .join(HAZARDS, HAZARDS.c.id == TIMERS.c.hazard_id)
+    .where(TIMERS.c.due_at <= bindparam("now"))
+    .where(TIMERS.c.fired_at.is_(None), TIMERS.c.cancelled_at.is_(None))
+    .order_by(TIMERS.c.due_at, TIMERS.c.id)
+    .limit(bindparam("limit"))
+)
+
+
+def _claim(uow: UnitOfWork, now: datetime, limit: int) -> list[tuple[Due, HazardRow]]:
+    # One row per timer: the timer's columns, then the hazard's. A hazard with several due
+    # timers is one HazardRow, so that each timer sees what the earlier ones changed.
+    statement = uow.dialect.claim(_DUE, of=[TIMERS, HAZARDS])
+    out, loaded = [], {}
+    for r in uow.execute(statement, {"now": now, "limit": limit}):
+        timer_id, kind, due_at, step, *columns = r
+        values = dict(zip(HAZARDS.c.keys(), columns, strict=True))
+        hazard = loaded.setdefault(values["id"], HazardRow(values))
+        out.append((Due(timer_id, kind, due_at, step), hazard))
+    return out
+
+
+def _isolated(uow: UnitOfWork, ctx: Context, due: Due, hazard: HazardRow, now: datetime) -> str:
+    saved = dict(hazard.values), dict(hazard.changed)
+    try:
+        with uow.savepoint():
+            return _fire(uow, ctx, due, hazard, now)
+    except SQLAlchemyError:
+        log.exception("timer %s on hazard %s failed", due.id, hazard.id)
+        hazard.values, hazard.changed = saved  # as the rolled-back savepoint left the row
+        return "error"
+
+
+def _fire(uow: UnitOfWork, ctx: Context, due: Due, hazard: HazardRow, now: datetime) -> str:
+    """Apply the timer's event; `skipped` when its definition or the workflow says the hazard
+    has moved on (nothing changes then, and the batch goes on)."""
+    chosen = timer_event(due.kind).on_timer(hazard, due, ctx.policy, now)
+    if chosen is None:
+        return "skipped"
+    trigger, extra = chosen
     payload: dict[str, Any] = {
-        "timer_id": timer.id,
-        "timer": timer.kind,
-        "due_at": format_at(timer.due_at),
+        "timer_id": due.id,
+        "timer": due.kind,
+        "due_at": format_at(due.due_at),
         "fired_at": format_at(now),
     }
-    if timer.kind == "escalation":
-        return _escalate(session, ctx, timer, hazard, payload)
-    if timer.kind == "rectification" and hazard.deadline != timer.due_at:
-        return "skipped"  # the deadline moved; its own timer will fire
-    if timer.kind == "verification_due":
-        payload["accountability"] = {"against": "verifying side (inspector)", "entry": "追责问责"}
-    if not _apply(session, ctx, hazard, EVENTS[timer.kind], payload):
-        return "skipped"
-    if timer.kind == "rectification":
-        _schedule_ladder(session, ctx, hazard, timer.due_at)
-    return "fired"
-
-
-def _schedule_ladder(session: Session, ctx: Context, hazard: Hazard, missed_at: datetime) -> None:
-    ladder = ctx.policy.grades[hazard.grade].ladder  # type: ignore[index]
-    for i, step in enumerate(ladder):
-        timers.schedule(
-            session=session,
-            hazard_id=hazard.id,
-            kind="escalation",
-            due_at=missed_at + step.after,
-            step=i,
-        )
-
-
-def _escalate(
-    session: Session, ctx: Context, timer: Due, hazard: Hazard, payload: dict[str, Any]
-) -> str:
-    step = ctx.policy.grades[hazard.grade].ladder[timer.step]  # type: ignore[index]
-    overdue = hazards.overdue_seconds(hazard, ctx.now()) is not None
-    if not overdue or (step.requires == "listed_and_overdue" and hazard.supervision != "listed"):
-        return "skipped"
-    payload |= {"step": timer.step, "action": step.action, "mode": step.mode}
-    if step.action == "list_for_supervision" and step.mode == "auto":
-        listing = {"level": step.level or "county", **payload}
-        return (
-            "fired" if _apply(session, ctx, hazard, "list_for_supervision", listing) else "skipped"
-        )
-    if step.level:
-        payload["level"] = step.level
-    return "fired" if _apply(session, ctx, hazard, "escalation_notice", payload) else "skipped"
-
-
-def _apply(session: Session, ctx: Context, hazard: Hazard, trigger: str, payload: dict) -> bool:
-    """Apply a system trigger; False when the hazard has moved on (the trigger is refused).
-
-    No savepoint: `apply` checks everything before it changes anything, so a refusal leaves
-    the session as it was and the other timers of the batch go on.
-    """
     try:
         hazards.apply_system(
-            session=session, ctx=ctx, hazard=hazard, trigger=trigger, payload=payload
+            uow=uow, ctx=ctx, hazard=hazard, trigger=trigger, payload=extra | payload
         )
     except RectifyError as exc:  # moved on (409), or a refusal that must not block the batch
         log.info("timer on hazard %s skipped: %s", hazard.id, exc.detail)
-        return False
-    return True
+        return "skipped"
+    return "fired"

@@ -1,23 +1,16 @@
-"""The hazard workflow: definitions loaded from `workflows/`, run on a transitions machine."""
+"""The hazard workflow: definitions loaded from `workflows/`, decided by their rules."""
 
 from rectify.workflow.definition import Definition, Registry, load_registry
-from rectify.workflow.engine import (
-    Facts,
-    Outcome,
-    WorkflowState,
-    allowed_triggers,
-    check_state,
-    fire,
-)
+from rectify.workflow.engine import WorkflowState, allowed_triggers, check_state, decide
+from rectify.workflow.guards import Facts
 
 __all__ = [
     "Definition",
     "Facts",
-    "Outcome",
     "Registry",
     "WorkflowState",
     "allowed_triggers",
     "check_state",
-    "fire",
+    "decide",
     "load_registry",
 ]

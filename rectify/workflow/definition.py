@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rectify.exceptions import ConfigurationError
+from rectify.workflow import machine
 from rectify.workflow.guards import GUARDS
 
 ROLES = {"dispatcher", "inspector", "enterprise", "auditor", "admin", "system"}
@@ -44,7 +45,8 @@ class Trigger(BaseModel):
 
     label: str
     roles: list[str]
-    creates: bool = False
+    creates: bool = False  # starts a history (report)
+    internal: bool = False  # recorded by its own use case (an upload), never fired directly
     transitions: list[Transition]
 
 
@@ -91,10 +93,6 @@ class Definition(BaseModel):
     def label_of(self, field: str, state: str) -> str:
         return self.region_by_field[field].states[state]
 
-    def is_final(self, state: dict[str, str]) -> bool:
-        main = self.regions[0]
-        return state[main.field] in main.final
-
 
 def _check_transition(trigger: str, t: Transition, regions: dict[str, Region]) -> list[str]:
     if t.region not in regions:
@@ -119,6 +117,7 @@ def load_definition(path: Path) -> Definition:
     try:
         data = yaml.safe_load(raw)
         definition = Definition.model_validate(data)
+        machine.build(definition)  # transitions must be able to run it too
     except (yaml.YAMLError, ValidationError, ValueError) as exc:
         raise ConfigurationError(f"workflow file {path}: {exc}") from exc
     return definition.model_copy(update={"content_hash": hashlib.sha256(raw).hexdigest()})

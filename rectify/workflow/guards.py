@@ -7,7 +7,7 @@ payload; with `payload=None` (listing the allowed triggers) payload-dependent gu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,6 @@ class Facts:
     penalty_count: int = 0
     violation: bool = False
     plan_missing: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 Guard = Callable[[dict[str, str], Facts, dict[str, Any] | None], str | None]

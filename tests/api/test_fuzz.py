@@ -32,7 +32,8 @@ from schemathesis.core import NotSet
 from schemathesis.generation import GenerationMode
 from schemathesis.schemas import APIOperation
 
-from rectify.hazards.payloads import MODELS, Plan
+from rectify.hazards.triggers import REGISTRY
+from rectify.hazards.triggers.track import Plan
 from tests.support import World
 
 MIN_REQUESTS = 1000
@@ -171,7 +172,7 @@ _JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
     max_leaves=6,
 )
-_FIELDS = sorted({name for model in (*MODELS.values(), Plan) for name in model.model_fields})
+_FIELDS = sorted({name for model in (*REGISTRY.values(), Plan) for name in model.model_fields})
 
 
 def _transition_bodies(targets: Targets) -> st.SearchStrategy[dict[str, Any]]:

@@ -36,8 +36,10 @@ def recompute(events: list[dict[str, Any]]) -> list[str]:
     """Each event's hash from its shown fields; asserts the links and the sequence."""
     prev, hashes = GENESIS, []
     for n, event in enumerate(events, start=1):
-        assert set(event) == {*HASHED, "seq", "hash"}, sorted(event)
+        assert set(event) - {"actor_id"} == {*HASHED, "seq", "hash"}, sorted(event)
         doc = {key: event[key] for key in HASHED}
+        if "actor_id" in event:  # present when a principal fired it (docs/CANONICAL.md)
+            doc["actor_id"] = event["actor_id"]
         text = json.dumps(
             doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
         )
@@ -115,6 +117,9 @@ def test_every_hash_recomputes_from_history_with_the_standard_library(world: Wor
     assert any(p.get("description") == TRICKY for p in payloads)
     assert any(p.get("amount_yuan") == 1.2345678901234567e16 for p in payloads)
     assert all(isinstance(e["payload"], dict) for e in events)
+    # The principal is hashed beside the actor's name; the system has none.
+    assert all(("actor_id" in e) == (e["role"] != "system") for e in events)
+    assert all(isinstance(e.get("actor_id", 0), int) for e in events)
 
 
 def test_the_worked_example_of_the_document_holds() -> None:

@@ -17,13 +17,11 @@ from hypothesis import strategies as st
 
 from rectify.audit.chain import (
     GENESIS,
-    IDS,
-    SPLICED,
+    Encoder,
     canonical_event,
     canonical_json,
     format_at,
     link,
-    pieces,
 )
 
 
@@ -145,27 +143,27 @@ def test_canonical_event_equals_the_old_way_for_any_event(
 def test_the_spliced_layout_gives_the_same_bytes(case: str) -> None:
     """What verify builds from stored text (time as stored on SQLite) is prev || canonical."""
     f = CASES[case]
-    head, mid, tail = pieces(
-        trigger=f["trigger"],
-        from_state=f["from_state"],
-        to_state=f["to_state"],
-        actor=f["actor"],
-        role=f["role"],
-        workflow_name=f["workflow_name"],
-        workflow_version=f["workflow_version"],
+    stored = {k: json.dumps(f[k]).encode() for k in ("from_state", "to_state")}  # as stored
+    parts = Encoder().pieces(
+        f["trigger"].encode(),
+        stored["from_state"],
+        stored["to_state"],
+        f["actor"].encode(),
+        None,
+        f["role"].encode(),
+        f["workflow_name"].encode(),
+        f["workflow_version"],
     )
+    assert parts is not None
     stored_at = f["at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f").encode()  # SQLite's
     prev = f["prev_hash"].encode()
-    data = SPLICED % (
-        prev,
-        head.encode(),
-        stored_at.replace(b" ", b"T"),
-        mid.encode(),
-        IDS % f["hazard_id"],
-        f["hazard_seq"],
-        f["payload"].encode(),
-        prev,
-        tail.encode(),
+    data = Encoder.spliced(
+        parts,
+        at=stored_at.replace(b" ", b"T"),
+        hazard_id=f["hazard_id"],
+        hazard_seq=f["hazard_seq"],
+        payload=f["payload"].encode(),
+        prev_hash=prev,
     )
     assert data == prev + _old_canonical_event(**f)
     assert hashlib.sha256(data).hexdigest() == link(f["prev_hash"], canonical_event(**f))
@@ -174,3 +172,23 @@ def test_the_spliced_layout_gives_the_same_bytes(case: str) -> None:
 def test_a_payload_that_is_not_text_is_refused() -> None:
     with pytest.raises(TypeError):
         canonical_event(**_event(payload={"a": 1}))
+
+
+def test_the_actor_id_is_hashed_beside_the_actor_and_absent_when_none() -> None:
+    """Events since migration 0007 carry the principal's id; earlier ones (and the system's)
+    have none, and their bytes are exactly what they always were."""
+    f = CASES["plain"]
+    with_id = canonical_event(**f, actor_id=42)
+    doc = json.loads(_old_canonical_event(**f))
+    expected = json.dumps(
+        {**doc, "actor_id": 42}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    assert with_id == expected.encode()
+    assert canonical_event(**f, actor_id=None) == _old_canonical_event(**f)
+    assert link(f["prev_hash"], with_id) != link(f["prev_hash"], _old_canonical_event(**f))
+
+
+def test_nan_and_infinity_never_enter_the_canonical_form() -> None:
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError):
+            canonical_json({"amount_yuan": bad})

@@ -103,10 +103,10 @@ def test_truncation_with_the_hazard_row_fixed_is_caught_by_a_checkpoint(world: W
     assert result["ok"] is False
     assert all(b["checkpoint"] == cp.id for b in result["broken"]), result["broken"]
     named = [b for b in result["broken"] if b["hazard_id"] is not None]
-    assert [(b["hazard_id"], b["hazard_seq"]) for b in named] == [(hid, 6)]
+    assert [(b["hazard_id"], b["hazard_seq"]) for b in named] == [(hid, 7)]
     assert "gone" in named[0]["reason"] and keep != hid
     unnamed = [b["reason"] for b in result["broken"] if b["hazard_id"] is None]
-    assert "sealed 2 chains / 9 events" in unnamed[0] and "2 chains / 7 events" in unnamed[0]
+    assert "sealed 2 chains / 10 events" in unnamed[0] and "2 chains / 7 events" in unnamed[0]
 
 
 def test_a_whole_hazard_deleted_is_caught_by_a_checkpoint(world: World) -> None:
@@ -119,7 +119,7 @@ def test_a_whole_hazard_deleted_is_caught_by_a_checkpoint(world: World) -> None:
     assert result["ok"] is False and result["hazards_checked"] == 1
     named = {b["hazard_id"]: b for b in result["broken"] if b["hazard_id"] is not None}
     assert list(named) == [hid] and keep != hid
-    assert named[hid]["hazard_seq"] == 4
+    assert named[hid]["hazard_seq"] == 5  # report, assign, accept, evidence_added, confirm
 
 
 def test_a_published_line_is_checked_against_the_database(world: World) -> None:

@@ -34,14 +34,14 @@ def test_audit_commands(world: World, env: None, tmp_path: Path) -> None:
     hid = world.to("closed")
     world.to("assigned")
     line = _run("checkpoint").strip().splitlines()[-1]
-    assert line.startswith("rectify-checkpoint v1 #1 ") and "hazards=2 events=8" in line
+    assert line.startswith("rectify-checkpoint v1 #1 ") and "hazards=2 events=9" in line
     assert json.loads(_run("verify"))["checkpoints_checked"] == 1
     assert json.loads(_run("check-line", line))["ok"] is True
     assert "not a rectify-checkpoint" in _run("check-line", "nonsense", code=2)
     out = tmp_path / "events.jsonl"
-    assert "wrote 8 events" in _run("export", "--out", str(out))
+    assert "wrote 9 events" in _run("export", "--out", str(out))
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 8 + 1 and json.loads(lines[-1])["trailer"]["events"] == 8
+    assert len(lines) == 9 + 1 and json.loads(lines[-1])["trailer"]["events"] == 9
     csv_out = tmp_path / "events.csv"
     _run("export", "--out", str(csv_out), "--format", "csv", "--from", "2026-03-02T09:00:00+08:00")
     assert csv_out.read_text(encoding="utf-8-sig").startswith("序号 seq,")
@@ -79,7 +79,7 @@ def test_replay_command(world: World, env: None) -> None:
     body = json.loads(result.output)
     assert body["state"] == "verified" and body["consistent"] is True
     result = runner.invoke(top, [str(hid), "--at", "2026-03-02T09:00:00+08:00"])
-    assert json.loads(result.output)["events_applied"] == 5
+    assert json.loads(result.output)["events_applied"] == 6
     tamper(world.ctx, "UPDATE hazards SET state = 'closed' WHERE id = :h", h=hid)
     result = runner.invoke(top, [str(hid)])
     assert result.exit_code == 1 and json.loads(result.output)["divergences"][0]["kind"] == "stored"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rectify.audit.export import CSV_COLUMNS
-from rectify.audit.verify import verify_file
+from rectify.audit.offline import verify_file
 from tests.audit.helpers import several
 from tests.support import World
 
@@ -52,7 +52,7 @@ def test_jsonl_is_scoped_ordered_and_verifies_without_a_database(
     path.write_text(everything, encoding="utf-8")
     result = verify_file(path=path)
     assert result["ok"] is True, result["broken"]
-    assert (result["hazards_checked"], result["events_checked"]) == (4, 6 + 3 + 1 + 2)
+    assert (result["hazards_checked"], result["events_checked"]) == (4, 7 + 3 + 1 + 2)
 
 
 def test_csv_has_chinese_headers_and_one_row_per_event(world: World) -> None:
@@ -80,7 +80,7 @@ def test_a_time_window_and_a_tampered_file(world: World, tmp_path: Path) -> None
     world.clock.advance(days=1)
     world._step(hid, "verified", "general")
     window = _lines(_export(world, **{"from": cut, "to": world.clock.now.isoformat()}))
-    assert [e["hazard_seq"] for e in window] == [3, 4]
+    assert [e["hazard_seq"] for e in window] == [3, 4, 5]  # accept, the upload, confirm
     path = tmp_path / "window.jsonl"
     path.write_text(_export(world, **{"from": cut, "to": world.clock.now.isoformat()}))
     assert verify_file(path=path)["ok"] is True  # checked from event 3's prev_hash
@@ -98,7 +98,7 @@ def test_a_time_window_and_a_tampered_file(world: World, tmp_path: Path) -> None
     ]
     assert "hash mismatch" in result["broken"][0]["reason"]
     assert "hazard_seq 4–4 missing" in result["broken"][1]["reason"]
-    assert "line 5 is not an exported event" in result["broken"][2]["reason"]
+    assert "line 6 is not an exported event" in result["broken"][2]["reason"]
     assert "no trailer" in result["broken"][3]["reason"]
 
 
@@ -146,7 +146,7 @@ def test_a_file_cut_short_anywhere_or_changed_is_broken(
     path.write_bytes(data)
     whole = verify_file(path=path)
     assert whole["ok"] is True, whole["broken"]
-    assert (whole["events_checked"], whole["trailer"]["events"]) == (7, 7)
+    assert (whole["events_checked"], whole["trailer"]["events"]) == (8, 8)  # 6 + 2
     lines = data.splitlines(keepends=True)
     first = 1 if fmt == "csv" else 0  # the first event's line
     # The global seq is outside the hash chain: only the trailer's digest sees it changed.
@@ -157,7 +157,7 @@ def test_a_file_cut_short_anywhere_or_changed_is_broken(
     cuts |= {
         "mid-trailer": data[:-20],
         "mid-event": b"".join(lines[:3]) + lines[3][:40],
-        "wrong count": b"".join(lines[:-1]) + lines[-1].replace(b"7", b"6", 1),
+        "wrong count": b"".join(lines[:-1]) + lines[-1].replace(b"8", b"7", 1),
         "an event dropped": b"".join(lines[:-2] + lines[-1:]),
         "a line after the trailer": data + lines[-2],
         "seq changed": b"".join([*lines[:first], reseq, *lines[first + 1 :]]),

@@ -16,7 +16,7 @@ from rectify.auth.scope import SYSTEM, Caller
 from rectify.evidence import service as evidence
 from rectify.hazards import service as hazards
 from rectify.hazards.models import HazardCreate
-from rectify.hazards.payloads import plan_missing
+from rectify.hazards.triggers import plan_missing
 from rectify.workflow import Facts, allowed_triggers
 from tests.support import HOME, T0, World, png
 
@@ -47,9 +47,9 @@ def _callers(world: World) -> dict[str, Caller]:
 
 
 def _view(world: World, caller: Caller, hid: int) -> dict[str, Any]:
-    with world.ctx.db.session() as session:
-        hazard = hazards.get(session=session, caller=caller, hazard_id=hid)
-        return hazards.view(ctx=world.ctx, session=session, caller=caller, hazard=hazard)
+    with world.ctx.db.engine.connect() as connection:
+        hazard = hazards.get(connection=connection, caller=caller, hazard_id=hid)
+        return hazards.view(ctx=world.ctx, connection=connection, caller=caller, hazard=hazard)
 
 
 def _options(world: World, hazard: dict[str, Any], now: datetime) -> dict[str, list[str]]:
@@ -165,7 +165,7 @@ def test_replay_equals_the_stored_state_after_every_step(world: World, data: st.
             hazard_id=hid,
             stream=io.BytesIO(png(seed)),
             filename="p.png",
-        ).sha256
+        )["sha256"]
         for seed in (1, 2)
     ]
     stored = _view(world, callers["dispatcher"], hid)

@@ -62,14 +62,14 @@ CASES: dict[str, tuple[Callable[[Context, int], None], list[int], str]] = {
     "middle event deleted": (_middle_deleted, [5], "hazard_seq 4–4 missing"),
     "newest events deleted": (_newest_deleted, [5], "newest events deleted"),
     "two events swapped": (_swapped, [3, 4, 5], "does not link"),
-    "chain deleted": (_chain_deleted, [1], "chain of 6 events is gone"),
+    "chain deleted": (_chain_deleted, [1], "chain of 7 events is gone"),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_tampering_is_found_and_named(world: World, case: str) -> None:
     untouched = world.to("rectifying")
-    hid = world.to("closed")  # 6 events: report, assign, accept, confirm, verify, close
+    hid = world.to("closed")  # 7: report, assign, accept, evidence_added, confirm, verify, close
     assert verify(ctx=world.ctx)["ok"] is True
     change, seqs, words = CASES[case]
     change(world.ctx, hid)
@@ -89,7 +89,7 @@ def test_verify_over_http_counts_everything_and_is_for_auditors(world: World) ->
     body = r.json()
     assert body["ok"] is True and body["broken"] == []
     assert body["hazards_checked"] == len(ids)
-    assert body["events_checked"] == 6 + 2 + 1
+    assert body["events_checked"] == 7 + 2 + 1
     assert world.client.get("/api/v1/audit/verify", headers=world.h("admin")).status_code == 200
     for who in ("dispatcher", "inspector", "enterprise"):
         r = world.client.get("/api/v1/audit/verify", headers=world.h(who))
@@ -147,7 +147,7 @@ def _rewritten_prev_hash(ctx: Context, hid: int) -> None:
 
 
 def _rewritten_hash(ctx: Context, hid: int) -> None:
-    update_event(ctx, hid, 6, hash="e" * 64)
+    update_event(ctx, hid, 7, hash="e" * 64)
 
 
 EDGES: dict[str, tuple[Callable[[Context, int], None], list[tuple[int, str]]]] = {
@@ -155,7 +155,7 @@ EDGES: dict[str, tuple[Callable[[Context, int], None], list[tuple[int, str]]]] =
     "respaced payload": (_respaced_payload, []),
     "unreadable payload": (_unreadable_payload, [(2, "content cannot be read")]),
     "prev_hash rewritten": (_rewritten_prev_hash, [(3, "does not link")]),
-    "hash rewritten": (_rewritten_hash, [(6, "hash mismatch"), (6, "newest events deleted")]),
+    "hash rewritten": (_rewritten_hash, [(7, "hash mismatch"), (7, "newest events deleted")]),
 }
 
 
@@ -172,7 +172,7 @@ def test_what_the_fast_path_refuses_the_exact_path_decides_as_before(
     assert len(got) == len(expected), got
     for (seq, reason), (want_seq, words) in zip(got, expected, strict=True):
         assert seq == want_seq and words in reason, got
-    assert result["ok"] is (not expected) and result["events_checked"] == 6
+    assert result["ok"] is (not expected) and result["events_checked"] == 7
     assert calls  # the fast path took none of these on trust
 
 

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import typer
 import yaml
 
 from rectify.audit import versions
+from rectify.audit.models import WorkflowVersion
 from rectify.audit.replay import replay
 from rectify.audit.verify import verify
 from rectify.auth.scope import Caller
 from rectify.cli import prepare
 from rectify.config import Settings
 from rectify.context import Context, build_context
+from rectify.evidence import service as evidence
 from rectify.exceptions import ConfigurationError, InvalidInput, TriggerNotAllowed
 from rectify.hazards import service as hazards
 from rectify.hazards.models import HazardCreate
+from rectify.hazards.triggers import REGISTRY, Trigger
 from rectify.workflow.definition import load_registry
-from tests.support import HOME, World
+from tests.support import HOME, World, png
 
 V1 = Settings().workflows_dir / "hazard.v1.yaml"
 AUDITOR = Caller(role="auditor", name="a")
@@ -46,7 +51,16 @@ def _fire(ctx: Context, caller: Caller, hid: int, trigger: str, **payload: objec
     )
 
 
-def test_v2_beside_v1_in_flight(world: World, settings: Settings, tmp_path: Path) -> None:
+class Review(Trigger):
+    """复核: v2's new step, defined as every trigger is (no payload, no effect beyond its move)."""
+
+    name: ClassVar[str] = "review"
+
+
+def test_v2_beside_v1_in_flight(
+    world: World, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(REGISTRY, "review", Review)
     dispatcher = Caller(role="dispatcher", name="dispatcher", region_code=HOME)
     enterprise = Caller(role="enterprise", name="e", enterprise_id=world.home_firm)
     inspector = Caller(role="inspector", name="i", region_code=HOME)
@@ -71,8 +85,13 @@ def test_v2_beside_v1_in_flight(world: World, settings: Settings, tmp_path: Path
         assert reported["workflow"] == {"name": "hazard", "version": 2}
         _fire(ctx, dispatcher, new, "assign", assignee="王工")
         _fire(ctx, enterprise, new, "accept", plan=world.plan())
-        for hid in (old, new):
-            sha = world.upload(hid)
+        for seed, hid in enumerate((old, new)):
+            # Through this process's context: the client's knows v1 only.
+            stream = io.BytesIO(png(seed))
+            upload = evidence.upload(
+                ctx=ctx, caller=enterprise, hazard_id=hid, stream=stream, filename="a.png"
+            )
+            sha = upload["sha256"]
             _fire(ctx, enterprise, hid, "confirm_rectified", summary="已整改", evidence=[sha])
             _fire(ctx, inspector, hid, "verify_pass", note="合格")
         with pytest.raises(InvalidInput):
@@ -110,3 +129,23 @@ def test_a_changed_v1_is_refused_at_start_up(
         prepare(settings.model_copy(update={"workflows_dir": folder}))
     started = prepare(settings)
     started.db.dispose()
+
+
+def test_an_accepted_additive_edit_of_v1_moves_the_stored_hash(ctx: Context) -> None:
+    """A database that ran the v1 file shipped before 2026-12 starts with today's v1 (it only
+    adds triggers); the stored hash moves on, and an unlisted edit is still refused."""
+    old = next(iter(versions.ACCEPTED_EDITS[("hazard", 1)]))
+    with ctx.db.write() as session:
+        versions.record(session=session, registry=ctx.registry, now=ctx.now())
+        row = session.get(WorkflowVersion, ("hazard", 1))
+        row.content_hash = old  # as the earlier release recorded it
+        session.add(row)
+    with ctx.db.write() as session:
+        versions.record(session=session, registry=ctx.registry, now=ctx.now())
+    with ctx.db.session() as session:
+        stored = session.get(WorkflowVersion, ("hazard", 1)).content_hash
+    assert stored == ctx.registry.get("hazard", 1).content_hash != old
+    with ctx.db.write() as session:
+        session.get(WorkflowVersion, ("hazard", 1)).content_hash = "f" * 64
+    with pytest.raises(ConfigurationError, match="changed since"), ctx.db.write() as session:
+        versions.record(session=session, registry=ctx.registry, now=ctx.now())

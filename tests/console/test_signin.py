@@ -291,8 +291,8 @@ def test_a_session_is_the_same_caller_as_a_token_and_scopes_hold(people: People)
 
     @app.get("/console/probe/{hazard_id}")
     def probe(hazard_id: int, caller: ConsoleCaller) -> dict[str, object]:
-        with world.ctx.db.session() as session:
-            hazards.get(session=session, caller=caller, hazard_id=hazard_id)
+        with world.ctx.db.engine.connect() as connection:
+            hazards.get(connection=connection, caller=caller, hazard_id=hazard_id)
         return {"region": caller.region_code, "firm": caller.enterprise_id, "id": caller.actor_id}
 
     mine = world.report(enterprise_id=world.home_firm)["id"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.support import World
+from tests.support import png as world_png
 
 
 def test_main_track_closes_with_one_event_per_trigger(world: World) -> None:
@@ -28,16 +29,25 @@ def test_main_track_closes_with_one_event_per_trigger(world: World) -> None:
         "assign",
         "accept",
         "report_progress",
+        "evidence_added",
         "confirm_rectified",
         "verify_pass",
         "close",
     ]
-    assert [e["hazard_seq"] for e in events] == list(range(1, 8))
-    assert body["version"] == 7
+    assert [e["hazard_seq"] for e in events] == list(range(1, 9))
+    assert body["version"] == 8
     for prev, event in zip(events, events[1:], strict=False):
         assert event["prev_hash"] == prev["hash"]
         assert event["from"] == prev["to"]
     assert events[1]["actor"] == "dispatcher:dispatcher" and events[1]["role"] == "dispatcher"
+    upload = events[4]
+    assert upload["actor"] == "enterprise:enterprise" and upload["role"] == "enterprise"
+    assert upload["payload"] == {
+        "sha256": sha,
+        "size": len(world_png(0)),
+        "content_type": "image/png",
+        "filename": "photo.png",
+    }
 
 
 def test_assign_uses_policy_deadline_and_starts_timers(world: World) -> None:

@@ -402,7 +402,7 @@ def test_unknown_trigger_is_422_and_a_forbidden_role_is_403(world: World) -> Non
     refused("inspector", "accept", 403, plan=world.plan())
     world._step(hid, "rectifying", "general")
     world._step(hid, "awaiting_verification", "general")
-    version += 2
+    version += 3  # accept, the evidence upload, confirm_rectified
     refused("enterprise", "verify_pass", 403, note="自己验收")
     world._step(hid, "verified", "general")
     version += 1

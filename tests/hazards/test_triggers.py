@@ -102,14 +102,23 @@ class Track:
         assert history[-1]["to"] == whole(self.body)
 
     def upload(self, seed: int, who: str = "dispatcher") -> str:
-        return self.world.upload(self.hid, who=who, seed=seed)
+        """Upload evidence: the upload is one `evidence_added` event of its own."""
+        before = self.body
+        sha = self.world.upload(self.hid, who=who, seed=seed)
+        self.body = self.world.get(self.hid)
+        event = self.world.history(self.hid)[-1]
+        assert self.body["version"] == before["version"] + 1 == event["hazard_seq"]
+        assert event["trigger"] == "evidence_added" and event["payload"]["sha256"] == sha
+        assert event["actor"].startswith(who) and event["from"] == event["to"] == whole(before)
+        return sha
 
-    def transfer_payload(self, seed: int) -> dict[str, Any]:
+    def transfer_payload(self, seed: int | None) -> dict[str, Any]:
+        """A transfer's payload; with no seed (a hazard that refuses uploads) a made-up hash."""
         return {
             "receiving_organ": "武汉市公安局洪山区分局",
             "case_summary": "拒不整改重大事故隐患，涉嫌危险作业罪",
             "officers": ["张伟", "刘洋"],
-            "attachments": [self.upload(seed)],
+            "attachments": [self.upload(seed) if seed is not None else "0" * 64],
         }
 
 
@@ -223,7 +232,7 @@ def test_assign_or_dismiss_a_reported_hazard(world: World) -> None:
     assert t.body["pending_timers"] == [] and t.body["allowed_triggers"] == []
     assert event["payload"] == {"reason": "重复登记"}
     t.refuse("inspector", "record_penalty", **PENALTY)
-    t.refuse("dispatcher", "transfer_to_judicial", **t.transfer_payload(1))
+    t.refuse("dispatcher", "transfer_to_judicial", **t.transfer_payload(None))
     t.refuse("dispatcher", "assign", assignee="王工")
     t.history_unchanged()
 
@@ -261,7 +270,7 @@ def test_accept_revise_plan_and_report_progress(world: World) -> None:
 def test_an_undecided_extension_lapses_when_verification_passes(world: World) -> None:
     t = Track(world, world.to("rectifying"))
     t.apply("enterprise", "request_extension", reason="设备到货延迟", new_deadline=t.later(days=30))
-    sha = world.upload(t.hid)
+    sha = t.upload(0, who="enterprise")
     t.apply("enterprise", "confirm_rectified", summary="已整改", evidence=[sha])
     assert t.body["pending_extension"]["reason"] == "设备到货延迟"  # still decidable here
     event = t.apply("inspector", "verify_pass", note="复查合格")
@@ -294,7 +303,7 @@ def test_extension_requests_and_decisions(world: World) -> None:
 
     # A request made before confirmation is decided while awaiting verification: rejected.
     t.apply("enterprise", "request_extension", reason="再延", new_deadline=t.later(days=30))
-    sha = world.upload(t.hid)
+    sha = t.upload(0, who="enterprise")
     t.apply("enterprise", "confirm_rectified", summary="已整改", evidence=[sha])
     event = t.apply("dispatcher", "decide_extension", approved=False, note="不同意")
     assert t.body["state"] == "awaiting_verification" and t.body["pending_extension"] is None
@@ -329,7 +338,7 @@ def test_extension_requests_and_decisions(world: World) -> None:
 
 def test_confirm_verify_fail_twice_then_pass_and_close(world: World) -> None:
     t = Track(world, world.to("rectifying"))
-    sha = world.upload(t.hid)
+    sha = t.upload(0, who="enterprise")
     event = t.apply("enterprise", "confirm_rectified", summary="通道已清理", evidence=[sha])
     assert t.body["state"] == "awaiting_verification"
     assert timers(t.body) == {"verification_due": t.now + timedelta(days=10)}
@@ -362,7 +371,7 @@ def test_confirm_verify_fail_twice_then_pass_and_close(world: World) -> None:
     assert t.body["pending_timers"] == [] and t.body["allowed_triggers"] == []
     assert event["payload"] == {"note": "销号"}
     t.refuse("inspector", "record_penalty", **PENALTY)
-    t.refuse("dispatcher", "transfer_to_judicial", **t.transfer_payload(3))
+    t.refuse("dispatcher", "transfer_to_judicial", **t.transfer_payload(None))
     t.history_unchanged()
 
 
@@ -370,7 +379,7 @@ def test_verify_pass_delists_and_resumes_production(world: World) -> None:
     t = Track(world, world.to("rectifying"))
     t.apply("dispatcher", "list_for_supervision", **LIST)
     t.apply("dispatcher", "order_suspension", **SUSPEND)
-    evidence, report = world.upload(t.hid, seed=1), world.upload(t.hid, seed=2)
+    evidence, report = t.upload(1, who="enterprise"), t.upload(2, who="enterprise")
     t.apply(
         "enterprise",
         "confirm_rectified",
@@ -397,7 +406,7 @@ def test_regrade_to_major_while_rectifying_needs_the_six_element_plan(world: Wor
     t = Track(world, world.to("rectifying"))
     world.clock.advance(days=1)
     regrade(t, "inspector", "major")  # deadline recomputed: P30D from now
-    sha = world.upload(t.hid)
+    sha = t.upload(0, who="enterprise")
     assert "confirm_rectified" not in world.get(t.hid, "enterprise")["allowed_triggers"]
     r = world.client.post(
         f"/api/v1/hazards/{t.hid}/transitions",

@@ -23,6 +23,7 @@ from sqlmodel import select
 
 from rectify.auth.scope import Caller
 from rectify.exceptions import InvalidInput
+from rectify.hazards import row as rows
 from rectify.hazards import service as hazards
 from rectify.notifications import service, worker
 from rectify.notifications.models import Delivery
@@ -261,13 +262,13 @@ def test_rolled_back_trigger_leaves_no_delivery(world: World, receiver: Receiver
 
     # The event is written, the outbox entry with it; the transaction then fails: neither stays.
     world.fire(hid, "dispatcher", "assign", assignee="王工")
-    with pytest.raises(RuntimeError), world.ctx.db.write() as session:
-        hazard = hazards.get(session=session, caller=ADMIN, hazard_id=hid, lock=True)
+    with pytest.raises(RuntimeError), world.ctx.db.unit() as uow:
+        hazard = rows.load(uow, hid, lock=True)
         hazards.apply_system(
-            session=session, ctx=world.ctx, hazard=hazard, trigger="deadline_reminder", payload={}
+            uow=uow, ctx=world.ctx, hazard=hazard, trigger="deadline_reminder", payload={}
         )
-        inside = select(Delivery).where(Delivery.event_type == "deadline_reminder")
-        assert len(session.exec(inside).all()) == 1
+        inside = select(Delivery.__table__).where(Delivery.event_type == "deadline_reminder")
+        assert len(uow.rows(inside)) == 1
         raise RuntimeError("later step failed")
     assert [d.event_type for d in deliveries(world)] == ["report", "assign"]
 
@@ -275,10 +276,10 @@ def test_rolled_back_trigger_leaves_no_delivery(world: World, receiver: Receiver
 def test_scheduler_events_are_delivered_too(world: World, receiver: Receiver) -> None:
     subscribe(world, "dispatcher", receiver.url, ["deadline_reminder"], secret=SECRET)
     hid = assigned(world)
-    with world.ctx.db.write() as session:
-        hazard = hazards.get(session=session, caller=ADMIN, hazard_id=hid, lock=True)
+    with world.ctx.db.unit() as uow:
+        hazard = rows.load(uow, hid, lock=True)
         hazards.apply_system(
-            session=session, ctx=world.ctx, hazard=hazard, trigger="deadline_reminder", payload={}
+            uow=uow, ctx=world.ctx, hazard=hazard, trigger="deadline_reminder", payload={}
         )
     assert worker.run_once(world.ctx, "w1") == 1
     event = json.loads(receiver.seen[0].body)["event"]

@@ -17,10 +17,11 @@ from uuid import uuid4
 import httpx
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from rectify.context import Context
+from rectify.database.uow import UnitOfWork
+from rectify.exceptions import Conflict
 from rectify.notifications import service as notifications
 from rectify.observability import metrics
 from rectify.timers import engine
@@ -199,41 +200,47 @@ def _count(trigger: str) -> float:
 
 
 def test_what_a_transaction_records_counts_only_when_it_commits(ctx: Context, tag: Tag) -> None:
-    with ctx.db.write() as session:
-        metrics.record_transition(session, tag("committed"), "test")
+    with ctx.db.unit() as uow:
+        metrics.record_transition(uow, tag("committed"), "test")
         assert _count(tag("committed")) == 0  # not before the commit
     assert _count(tag("committed")) == 1
 
-    with pytest.raises(RuntimeError), ctx.db.write() as session:
-        metrics.record_transition(session, tag("rolled_back"), "test")
+    with pytest.raises(RuntimeError), ctx.db.unit() as uow:
+        metrics.record_transition(uow, tag("rolled_back"), "test")
         raise RuntimeError("the transaction fails after the trigger was applied")
     assert _count(tag("rolled_back")) == 0
 
     # A savepoint rolled back drops only its own; one released still waits for the outer one.
-    with ctx.db.write() as session:
-        metrics.record_transition(session, tag("outer"), "test")
-        with pytest.raises(RuntimeError), session.begin_nested():
-            metrics.record_transition(session, tag("savepoint_rolled_back"), "test")
+    with ctx.db.unit() as uow:
+        metrics.record_transition(uow, tag("outer"), "test")
+        with pytest.raises(RuntimeError), uow.savepoint():
+            metrics.record_transition(uow, tag("savepoint_rolled_back"), "test")
             raise RuntimeError("refused")
-        with session.begin_nested():
-            metrics.record_transition(session, tag("savepoint_released"), "test")
+        with uow.savepoint():
+            metrics.record_transition(uow, tag("savepoint_released"), "test")
         assert _count(tag("savepoint_released")) == 0
     assert (_count(tag("outer")), _count(tag("savepoint_released"))) == (1, 1)
     assert _count(tag("savepoint_rolled_back")) == 0
 
-    with pytest.raises(RuntimeError), ctx.db.write() as session:
-        with session.begin_nested():
-            metrics.record_transition(session, tag("released_then_outer_rolled_back"), "test")
+    with pytest.raises(RuntimeError), ctx.db.unit() as uow:
+        with uow.savepoint():
+            metrics.record_transition(uow, tag("released_then_outer_rolled_back"), "test")
         raise RuntimeError("the batch fails")
     assert _count(tag("released_then_outer_rolled_back")) == 0
 
-    # A session closed without committing leaves nothing behind for its next transaction.
-    session = ctx.db.session()
-    session.execute(text("SELECT 1"))
-    metrics.record_transition(session, tag("abandoned"), "test")
-    session.close()
-    session.commit()
-    assert _count(tag("abandoned")) == 0
+    # A command refused inside a group commit drops what it recorded; its neighbours count.
+    def refused(uow: UnitOfWork) -> None:
+        metrics.record_transition(uow, tag("refused"), "test")
+        raise Conflict("refused by a rule")
+
+    def accepted(uow: UnitOfWork) -> None:
+        metrics.record_transition(uow, tag("accepted"), "test")
+
+    futures = [ctx.db.writer.submit(c) for c in (accepted, refused, accepted)]
+    with pytest.raises(Conflict):
+        futures[1].result()
+    assert [futures[0].result(), futures[2].result()] == [None, None]
+    assert (_count(tag("accepted")), _count(tag("refused"))) == (2, 0)
 
 
 def test_record_functions_shape_what_they_record(ctx: Context, tag: Tag) -> None:
@@ -242,9 +249,9 @@ def test_record_functions_shape_what_they_record(ctx: Context, tag: Tag) -> None
         return REGISTRY.get_sample_value(name, {"kind": kind})
 
     due = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
-    with ctx.db.write() as session:
-        metrics.record_timer_fired(session, tag("late"), due, due + timedelta(minutes=2))
-        metrics.record_timer_fired(session, tag("early"), due, due - timedelta(seconds=5))
+    with ctx.db.unit() as uow:
+        metrics.record_timer_fired(uow, tag("late"), due, due + timedelta(minutes=2))
+        metrics.record_timer_fired(uow, tag("early"), due, due - timedelta(seconds=5))
     assert (lateness(tag("late"), "count"), lateness(tag("late"), "sum")) == (1, 120)
     # A clock stepped back is not a negative lateness.
     assert (lateness(tag("early"), "count"), lateness(tag("early"), "sum")) == (1, 0)

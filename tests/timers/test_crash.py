@@ -42,7 +42,7 @@ from rectify.audit.models import Event
 from rectify.audit.verify import verify
 from rectify.context import Context
 from rectify.database.core import utcnow
-from rectify.timers.engine import EVENTS
+from rectify.hazards.triggers import REGISTRY, SystemEvent
 from rectify.timers.models import Timer
 from tests.processes import Server
 from tests.timers.test_durability import due_pending, fired_count, seeded, wait_until_caught_up
@@ -66,7 +66,9 @@ FINAL_EVENTS = Counter(
     }
 )
 # The triggers a timer of each kind may append (escalations act per ladder step).
-KIND_EVENTS = {kind: {trigger} for kind, trigger in EVENTS.items()}
+KIND_EVENTS = {
+    d.timer: {name} for name, d in REGISTRY.items() if issubclass(d, SystemEvent) and d.timer
+}
 KIND_EVENTS["escalation"] = {"escalation_notice", "list_for_supervision"}
 
 

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from rectify.audit.verify import verify
+from rectify.database.uow import UnitOfWork
 from rectify.hazards import service as hazards
-from rectify.hazards.models import Hazard
+from rectify.hazards.row import HazardRow
 from rectify.timers.engine import catch_up, fire_due
 from rectify.timers.models import Timer
 from tests.support import World
@@ -207,8 +208,8 @@ def test_a_database_error_on_one_timer_does_not_block_the_batch(
     good, bad = world.to("assigned"), world.to("assigned")
     real = hazards.apply_system
 
-    def failing(*, session: Session, hazard: Hazard, **kw: Any) -> None:
-        real(session=session, hazard=hazard, **kw)  # queues the event, moves the row
+    def failing(*, uow: UnitOfWork, hazard: HazardRow, **kw: Any) -> None:
+        real(uow=uow, hazard=hazard, **kw)  # queues the event, moves the row
         if hazard.id == bad:
             raise OperationalError("UPDATE hazards", {}, Exception("disk I/O error"))
 

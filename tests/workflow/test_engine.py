@@ -1,4 +1,4 @@
-"""The workflow machine on its own: built from workflows/hazard.v1.yaml, no database."""
+"""The workflow's rules on their own: built from workflows/hazard.v1.yaml, no database."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from rectify.config import ROOT
 from rectify.exceptions import ConfigurationError, GuardFailed, TriggerNotAllowed
-from rectify.workflow import Facts, allowed_triggers, fire, load_registry
+from rectify.workflow import Facts, allowed_triggers, decide, load_registry
 from rectify.workflow.definition import load_definition
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -46,10 +46,10 @@ def test_allowed_triggers_agree_with_the_machine_in_every_state() -> None:
     for before in all_states():
         listed = set(allowed_triggers(DEF, before, FACTS))
         for name, spec in DEF.triggers.items():
-            if spec.creates:
+            if spec.creates or spec.internal:  # internal ones are never offered
                 continue
             try:
-                fire(DEF, name, before, FACTS, payload)
+                decide(DEF, name, before, FACTS, payload)
                 fired = True
             except (TriggerNotAllowed, GuardFailed):
                 fired = False
@@ -57,34 +57,35 @@ def test_allowed_triggers_agree_with_the_machine_in_every_state() -> None:
 
 
 def test_verify_pass_delists_and_resumes_in_one_step() -> None:
-    out = fire(DEF, "verify_pass", state("awaiting_verification", "listed", "suspended"), FACTS, {})
-    assert out.after == state("verified", "delisted", "resumed")
+    before = state("awaiting_verification", "listed", "suspended")
+    out = decide(DEF, "verify_pass", before, FACTS, {})
+    assert out == state("verified", "delisted", "resumed")
 
 
 def test_verify_pass_leaves_untouched_branches_alone() -> None:
-    out = fire(DEF, "verify_pass", state("awaiting_verification"), FACTS, {})
-    assert out.after == state("verified")
+    out = decide(DEF, "verify_pass", state("awaiting_verification"), FACTS, {})
+    assert out == state("verified")
 
 
 def test_order_closure_ends_the_main_track_and_production() -> None:
-    out = fire(DEF, "order_closure", state("rectifying", "listed", "suspended"), FACTS, {})
-    assert out.after == state("closed", "listed", "shut_down")
+    out = decide(DEF, "order_closure", state("rectifying", "listed", "suspended"), FACTS, {})
+    assert out == state("closed", "listed", "shut_down")
 
 
 def test_branches_run_beside_the_main_track() -> None:
     s = state("rectifying")
     for trigger in ("list_for_supervision", "order_suspension", "transfer_to_judicial"):
-        s = fire(DEF, trigger, s, FACTS, {}).after
+        s = decide(DEF, trigger, s, FACTS, {})
     assert s == state("rectifying", "listed", "suspended", "transferred")
-    s = fire(DEF, "record_judicial_decision", s, FACTS, {"decision": "not_filed"}).after
+    s = decide(DEF, "record_judicial_decision", s, FACTS, {"decision": "not_filed"})
     assert s["judicial"] == "not_filed"
-    s = fire(DEF, "transfer_to_judicial", s, FACTS, {}).after  # may be transferred again
+    s = decide(DEF, "transfer_to_judicial", s, FACTS, {})  # may be transferred again
     assert s["judicial"] == "transferred"
 
 
 def test_refusal_names_state_and_allowed_triggers() -> None:
     with pytest.raises(TriggerNotAllowed) as err:
-        fire(DEF, "close", state("rectifying"), FACTS, {}, role="dispatcher")
+        decide(DEF, "close", state("rectifying"), FACTS, {}, role="dispatcher")
     assert "state rectifying" in err.value.detail
     assert "close" not in err.value.extra["allowed_triggers"]
     assert "order_suspension" in err.value.extra["allowed_triggers"]
@@ -100,25 +101,26 @@ def test_refusal_names_state_and_allowed_triggers() -> None:
 )
 def test_close_guards_on_branches(branches: dict[str, str], reason: str) -> None:
     with pytest.raises(GuardFailed) as err:
-        fire(DEF, "close", state("verified", **branches), FACTS, {"note": "x"})
+        decide(DEF, "close", state("verified", **branches), FACTS, {"note": "x"})
     assert reason in err.value.detail
 
 
 def test_close_needs_penalty_or_waiver_after_violation() -> None:
     facts = Facts(now=NOW, violation=True)
     with pytest.raises(GuardFailed, match="不得以整改代替处罚"):
-        fire(DEF, "close", state("verified"), facts, {})
-    assert fire(DEF, "close", state("verified"), facts, {"penalty_waiver_reason": "轻微"}).changed
+        decide(DEF, "close", state("verified"), facts, {})
+    waived = decide(DEF, "close", state("verified"), facts, {"penalty_waiver_reason": "轻微"})
+    assert waived["state"] == "closed"
     facts = Facts(now=NOW, violation=True, penalty_count=1)
-    assert fire(DEF, "close", state("verified"), facts, {}).after["state"] == "closed"
+    assert decide(DEF, "close", state("verified"), facts, {})["state"] == "closed"
 
 
 def test_extension_guards() -> None:
     late = Facts(now=NOW, deadline=NOW - timedelta(seconds=1))
     with pytest.raises(GuardFailed, match="deadline"):
-        fire(DEF, "request_extension", state(), late, {})
+        decide(DEF, "request_extension", state(), late, {})
     with pytest.raises(GuardFailed, match="no pending extension"):
-        fire(DEF, "decide_extension", state(), FACTS, {"approved": True})
+        decide(DEF, "decide_extension", state(), FACTS, {"approved": True})
 
 
 def test_a_malformed_definition_is_refused(tmp_path: Path) -> None:

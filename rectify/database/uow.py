@@ -1,0 +1,121 @@
+"""The unit of work: one write transaction of the hazard write path, owned explicitly.
+
+Everything a trigger changes (the hazard row, its events, timers, penalties, outbox entries,
+idempotency records) goes through the UnitOfWork its transaction was given: statements run in
+order on its one connection, and append-only rows are queued with `add` and sent as one
+executemany per table right before the next statement (`execute`, `rows`) and at commit. Nothing
+else flushes them and nothing needs to remember to: every statement passes through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Result, Table
+
+from rectify.database.dialect import Dialect
+
+__all__ = ["Mark", "UnitOfWork", "read_rows"]
+
+Row = dict[str, Any]
+
+
+def read_rows(connection: Connection, statement: Any, **params: Any) -> list[Row]:
+    """Rows of a Core select as dicts, JSON-ready (times as ISO 8601)."""
+    return [
+        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+        for row in connection.execute(statement, params).mappings()
+    ]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A point in a transaction: statements sent, rows queued per table, commit actions."""
+
+    writes: int
+    queued: dict[Table, int]
+    actions: int
+
+
+class UnitOfWork:
+    """One write transaction on one connection, with its queued rows and commit actions."""
+
+    def __init__(self, connection: Connection, dialect: Dialect) -> None:
+        self.connection = connection
+        self.dialect = dialect
+        self.info: dict[str, Any] = {}  # per-transaction caches (e.g. active webhooks)
+        self._queued: dict[Table, list[Row]] = {}
+        self._on_commit: list[Callable[[], None]] = []
+        self.writes = 0  # statements sent that changed something
+
+    def add(self, table: Table, row: Row) -> None:
+        """Queue an INSERT of `row` (rows of one table share their keys) in this transaction."""
+        self._queued.setdefault(table, []).append(row)
+
+    def flush(self) -> None:
+        """Send the queued rows now, in the order their tables were first queued."""
+        queued, self._queued = self._queued, {}
+        for table, rows in queued.items():
+            self.connection.execute(table.insert(), rows)
+            self.writes += 1
+
+    def execute(self, statement: Any, params: Any = None) -> Result[Any]:
+        """Run one statement after the queued rows (which it may read or refer to)."""
+        if self._queued:
+            self.flush()
+        self.writes += bool(getattr(statement, "is_dml", False))
+        return self.connection.execute(statement, params)
+
+    def rows(self, statement: Any, **params: Any) -> list[Row]:
+        """The rows of a select, as dicts, times as ISO 8601 (JSON-ready)."""
+        self.flush()
+        return read_rows(self.connection, statement, **params)
+
+    def mark(self) -> Mark:
+        """Where this transaction stands now (see `undo_since`)."""
+        return Mark(self.writes, {t: len(r) for t, r in self._queued.items()}, len(self._on_commit))
+
+    def undo_since(self, mark: Mark) -> bool:
+        """Forget the rows queued and commit actions added since `mark`; True when nothing was
+        sent to the database since, so the transaction is as it was at `mark`."""
+        for table in list(self._queued):
+            kept = mark.queued.get(table, 0)
+            if kept:
+                del self._queued[table][kept:]
+            else:
+                del self._queued[table]
+        del self._on_commit[mark.actions :]
+        return self.writes == mark.writes
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once this transaction has committed (never if it rolls back)."""
+        self._on_commit.append(action)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: on an error, what was done or queued inside it is undone."""
+        self.flush()
+        mark = len(self._on_commit)
+        with self.connection.begin_nested():
+            try:
+                yield
+                self.flush()
+            except BaseException:
+                self._queued.clear()
+                del self._on_commit[mark:]
+                raise
+
+    def committed(self) -> None:
+        """Called by the database once the commit is durable: run the commit actions."""
+        actions, self._on_commit = self._on_commit, []
+        for action in actions:
+            action()
+
+    def discard(self) -> None:
+        """Called on rollback: forget what was queued."""
+        self._queued.clear()
+        self._on_commit.clear()

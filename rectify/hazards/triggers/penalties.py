@@ -1,0 +1,68 @@
+"""Penalties (行政处罚) and the closure rule they can set off (安全生产法第一百一十三条)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from rectify.enterprises import service as enterprises
+from rectify.hazards.triggers.base import (
+    Effect,
+    Payload,
+    Reaction,
+    SystemEvent,
+    Trigger,
+    define,
+)
+from rectify.inputs import Money, Text
+
+
+@define
+class RecordPenalty(Trigger):
+    """登记行政处罚: a penalty record on the hazard and so on its enterprise."""
+
+    name: ClassVar[str] = "record_penalty"
+    decision_no: Text
+    kind: Literal[
+        "warning", "fine", "daily_fine", "confiscation", "suspension", "license_revocation"
+    ]
+    amount_yuan: Money | None = None
+    legal_basis: Text
+
+    @staticmethod
+    def effect(e: Effect, p: Payload) -> Payload:
+        h = e.hazard
+        e.record(
+            "penalties",
+            {"hazard_id": h.id, "enterprise_id": h.enterprise_id, "recorded_by": e.actor}
+            | {"at": e.now, "amount_yuan": None}
+            | p,
+        )
+        h.set(penalty_count=h.penalty_count + 1)
+        return p
+
+    @classmethod
+    def react(cls, r: Reaction) -> None:
+        # 安全生产法第一百一十三条: flag the enterprise once, with an event on this hazard.
+        counts = enterprises.closure_due(
+            uow=r.uow,
+            enterprise_id=r.hazard.enterprise_id,
+            rule=r.ctx.policy.closure_rule,
+            now=r.now,
+        )
+        if counts is not None:
+            enterprises.flag_closure(uow=r.uow, enterprise_id=r.hazard.enterprise_id)
+            r.fire_system(
+                "closure_recommended",
+                {
+                    "enterprise_id": r.hazard.enterprise_id,
+                    "legal_basis": "安全生产法第一百一十三条",
+                    **counts,
+                },
+            )
+
+
+@define
+class ClosureRecommended(SystemEvent):
+    """提请关闭（第一百一十三条）: the enterprise was flagged closure_recommended."""
+
+    name: ClassVar[str] = "closure_recommended"
