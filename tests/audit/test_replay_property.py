@@ -93,6 +93,8 @@ def _payload(trigger: str, hazard: dict[str, Any], now: datetime, shas: list[str
             return {"reason": "缺料", "new_deadline": (max(deadline, now) + timedelta(days=9))}
         case "decide_extension":
             return {"approved": draw(st.booleans())}
+        case "withdraw_extension":
+            return {"reason": "已完成"} if draw(st.booleans()) else {}
         case "confirm_rectified":
             extra = {"evaluation_report": shas[1]} if hazard["production"] == "suspended" else {}
             return {"summary": "已整改", "evidence": [shas[0]], **extra}

@@ -319,6 +319,25 @@ def test_extension_requests_and_decisions(world: World) -> None:
     assert r.json()["state"] == whole(t.body) and "pending" in r.json()["detail"]
     t.history_unchanged()
 
+    # A request taken back is gone: nothing to decide, and a new one may be made.
+    again = Track(world, world.to("rectifying"))
+    again.apply("enterprise", "request_extension", reason="待定", new_deadline=again.later(days=20))
+    event = again.apply("enterprise", "withdraw_extension", reason="已按期完成")
+    assert (
+        again.body["pending_extension"] is None and event["payload"]["request"]["reason"] == "待定"
+    )
+    assert "decide_extension" not in again.body["allowed_triggers"]
+    r = world.client.post(
+        f"/api/v1/hazards/{again.hid}/transitions",
+        json={"trigger": "withdraw_extension", "payload": {}},
+        headers=world.h("enterprise"),
+    )
+    assert r.status_code == 409 and "pending" in r.json()["detail"], r.text
+    replayed = world.client.get(
+        f"/api/v1/hazards/{again.hid}/replay", headers=world.h("auditor")
+    ).json()
+    assert replayed["consistent"] and replayed["pending_extension"] is False
+
     # After the deadline an extension can no longer be requested.
     late = Track(world, world.to("rectifying"))
     world.clock.advance(days=7, minutes=1)

@@ -59,3 +59,17 @@ class DecideExtension(Trigger):
             out["previous_deadline"] = iso(h.deadline)
             e.set_deadline(parse_instant(request["new_deadline"]))
         return out
+
+
+@define
+class WithdrawExtension(Trigger):
+    """撤回延期申请: the enterprise takes back its pending request; nothing else moves."""
+
+    name: ClassVar[str] = "withdraw_extension"
+    reason: LongText | None = None
+
+    @staticmethod
+    def effect(e: Effect, p: Payload) -> Payload:
+        request = e.hazard.pending_extension
+        e.hazard.set(pending_extension=None)
+        return {**p, "request": request}
