@@ -15,7 +15,6 @@ from rectify.audit.models import WorkflowVersion
 from rectify.audit.replay import replay
 from rectify.audit.verify import verify
 from rectify.auth.scope import Caller
-from rectify.cli import prepare
 from rectify.config import Settings
 from rectify.context import Context, build_context
 from rectify.evidence import service as evidence
@@ -23,6 +22,7 @@ from rectify.exceptions import ConfigurationError, InvalidInput, TriggerNotAllow
 from rectify.hazards import service as hazards
 from rectify.hazards.models import HazardCreate
 from rectify.hazards.triggers import REGISTRY, Trigger
+from rectify.startup import prepare
 from rectify.workflow.definition import load_registry
 from tests.support import HOME, World, png
 
