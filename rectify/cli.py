@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from rectify.audit.cli import app as audit_app
 from rectify.audit.cli import replay_command
 from rectify.calendar.cli import app as calendar_app
 from rectify.config import Settings
+from rectify.startup import prepare
 
 app = typer.Typer(
     help="rectify: supervised rectification of workplace-safety hazards.", no_args_is_help=True
@@ -26,30 +26,6 @@ app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(calendar_app, name="calendar")
 app.command("replay")(replay_command)
-
-
-def prepare(settings: Settings):  # noqa: ANN201  (returns a Context; import kept lazy)
-    """Migrate the database and load definitions: what every command needs first."""
-    from rectify.audit import versions
-    from rectify.calendar import service as calendar
-    from rectify.context import build_context
-    from rectify.database.migrate import upgrade
-    from rectify.exceptions import ConfigurationError
-
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        upgrade(settings.db_url)
-        ctx = build_context(settings)
-        with ctx.db.write() as session:
-            versions.record(session=session, registry=ctx.registry, now=ctx.now())
-        calendar.catch_up(ctx=ctx)  # recount what years stored at start-up (or before) change
-        warning = ctx.policy.check_horizon(ctx.now())
-        if warning:  # a year without holiday data is counted provisionally: not a reason to stop
-            logging.getLogger("rectify.calendar").warning(warning)
-    except ConfigurationError as exc:
-        typer.echo(f"rectify cannot start: {exc.detail}", err=True)
-        raise typer.Exit(1) from None
-    return ctx
 
 
 @app.command()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, IPvAnyNetwork
@@ -87,9 +86,3 @@ class Settings(BaseSettings):
     @property
     def calendar_path(self) -> Path:
         return self.calendar_dir if self.calendar_dir.is_absolute() else ROOT / self.calendar_dir
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """The process-wide settings (tests build their own `Settings`)."""
-    return Settings()

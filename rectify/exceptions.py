@@ -12,7 +12,7 @@
     ├── InvalidInput                   422  payload or field rules; names every bad field
     │   └── IdempotencyKeyReused       422  same Idempotency-Key, different request
     ├── PayloadTooLarge                413  evidence above the configured limit
-    ├── UnsupportedMediaType           415  evidence that is not JPEG, PNG, WebP or PDF
+    ├── UnsupportedMediaType           415  evidence that is not a real JPEG, PNG, WebP or PDF
     └── ConfigurationError             (start-up only) bad settings, policy or workflow file
 
 Services raise these; `rectify.api.problems` turns them into application/problem+json.

@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from rectify.audit.chain import GENESIS
-from rectify.cli import prepare
 from rectify.config import Settings
+from rectify.startup import prepare
 from tests.support import HOME, credit_code, png
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,12 +21,12 @@ from rectify.console import errors as console_errors
 from rectify.console.admin import router as console_admin
 from rectify.console.views import router as console_views
 from rectify.context import Context
+from rectify.definitions.views import router as workflows
 from rectify.enterprises.views import router as enterprises
 from rectify.evidence.views import router as evidence
 from rectify.hazards.views import router as hazards
 from rectify.notifications.views import router as notifications
 from rectify.observability import install as install_observability
-from rectify.workflow.views import router as workflows
 
 API_PREFIX = "/api/v1"
 

@@ -14,7 +14,7 @@ from rectify.api.gate import CALLER
 from rectify.auth.scope import Caller
 from rectify.context import Context
 from rectify.database.core import MAX_ID
-from rectify.exceptions import Forbidden, InvalidInput, Unauthenticated
+from rectify.exceptions import InvalidInput, Unauthenticated
 
 
 def get_context(request: Request) -> Context:
@@ -51,12 +51,6 @@ async def get_caller(request: Request) -> Caller:
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
-
-
-def require(caller: Caller, *roles: str) -> None:
-    """403 unless the caller has one of the roles."""
-    if caller.role not in roles:
-        raise Forbidden(f"this needs the role {' or '.join(roles)}; you are {caller.role}")
 
 
 _VERSION = re.compile(r'(?:W/)?(?:"([0-9]{1,19})"|([0-9]{1,19}))')

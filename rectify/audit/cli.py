@@ -14,8 +14,8 @@ app = typer.Typer(help="Verify chains and checkpoints, export histories.", no_ar
 
 
 def _context() -> Any:
-    from rectify.cli import prepare
     from rectify.config import Settings
+    from rectify.startup import prepare
 
     return prepare(Settings())
 
@@ -110,7 +110,7 @@ def export_command(
     ctx, caller = _context(), _caller("admin")
     begin, finish = _instant(start, "--from"), _instant(end, "--to")
     try:
-        export.check(caller=caller, fmt=fmt, start=begin, end=finish)
+        export.check(fmt=fmt, start=begin, end=finish)
     except RectifyError as exc:
         raise _fail(exc) from None
     total = export.count(ctx=ctx, caller=caller, start=begin, end=finish)

@@ -1,26 +1,26 @@
-"""HTTP for auditors: replay, chain verification, checkpoints, export and diagrams."""
+"""HTTP for auditors: replay, chain verification, checkpoints and export."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
 
-from rectify.api.deps import ContextDep, CurrentCaller, Limit, Offset, RowId, SessionDep, require
+from rectify.api.deps import ContextDep, CurrentCaller, Limit, Offset, RowId, SessionDep
+from rectify.api.permissions import HazardRoles, Roles
 from rectify.audit import checkpoints, export
 from rectify.audit.replay import replay
 from rectify.audit.verify import verify
-from rectify.exceptions import ConfigurationError, NotFound
 from rectify.inputs import Instant
-from rectify.workflow.diagram import mermaid
 
 router = APIRouter(tags=["audit"])
 
-AUDITORS = ("auditor", "admin")
+AUDITORS = Depends(Roles("auditor", "admin"))
+REPLAYERS = Depends(HazardRoles("dispatcher", "auditor"))  # scope (404), then role (403)
 
 
-@router.get("/hazards/{hazard_id}/replay")
+@router.get("/hazards/{hazard_id}/replay", dependencies=[REPLAYERS])
 def replay_hazard(
     hazard_id: RowId,
     ctx: ContextDep,
@@ -31,34 +31,28 @@ def replay_hazard(
     return replay(ctx=ctx, caller=caller, hazard_id=hazard_id, at=at)
 
 
-@router.get("/audit/verify")
-def verify_chains(ctx: ContextDep, caller: CurrentCaller) -> dict[str, Any]:
+@router.get("/audit/verify", dependencies=[AUDITORS])
+def verify_chains(ctx: ContextDep) -> dict[str, Any]:
     """Recompute every chain and check every checkpoint."""
-    require(caller, *AUDITORS)
     return verify(ctx=ctx)
 
 
-@router.post("/audit/checkpoints", status_code=201)
+@router.post("/audit/checkpoints", status_code=201, dependencies=[AUDITORS])
 def create_checkpoint(ctx: ContextDep, caller: CurrentCaller) -> dict[str, Any]:
     """Seal every chain head now; the `line` is what to publish."""
-    require(caller, *AUDITORS)
     return checkpoints.to_public(checkpoints.write_checkpoint(ctx=ctx, actor=caller.actor))
 
 
-@router.get("/audit/checkpoints")
+@router.get("/audit/checkpoints", dependencies=[AUDITORS])
 def list_checkpoints(
-    session: SessionDep,
-    caller: CurrentCaller,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    session: SessionDep, limit: Limit = 100, offset: Offset = 0
 ) -> list[dict[str, Any]]:
     """Checkpoints, newest first."""
-    require(caller, *AUDITORS)
     rows = checkpoints.list_checkpoints(session=session, limit=limit, offset=offset)
     return [checkpoints.to_public(cp) for cp in rows]
 
 
-@router.get("/audit/export")
+@router.get("/audit/export", dependencies=[AUDITORS])
 def export_events(
     ctx: ContextDep,
     caller: CurrentCaller,
@@ -74,13 +68,3 @@ def export_events(
         media_type=export.FORMATS[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-@router.get("/workflows/{name}/{version}/diagram", response_class=PlainTextResponse)
-def workflow_diagram(ctx: ContextDep, caller: CurrentCaller, name: str, version: int) -> str:
-    """Mermaid stateDiagram-v2 text of a deployed definition, with its Chinese labels."""
-    try:
-        definition = ctx.registry.get(name, version)
-    except ConfigurationError:
-        raise NotFound(f"no workflow {name} v{version} is deployed") from None
-    return mermaid(definition)

@@ -14,7 +14,6 @@ from sqlmodel import Field, SQLModel
 from rectify.database.core import UTCDateTime, utcnow
 
 ROLES = ("dispatcher", "inspector", "enterprise", "auditor", "admin")
-KINDS = ("token", "user")
 
 ROLE_LABELS = {
     "dispatcher": "督办人员",

@@ -5,35 +5,28 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from rectify.api.deps import (
-    ContextDep,
-    CurrentCaller,
-    Limit,
-    Offset,
-    RowId,
-    SessionDep,
-    page,
-    require,
-)
+from rectify.api.deps import ContextDep, CurrentCaller, Limit, Offset, RowId, SessionDep, page
+from rectify.api.permissions import Roles
 from rectify.auth import service
 from rectify.auth.models import PrincipalPublic
 
-router = APIRouter(prefix="/principals", tags=["principals"])
+# Every route here is the admin's: declared once for the router.
+router = APIRouter(
+    prefix="/principals", tags=["principals"], dependencies=[Depends(Roles("admin"))]
+)
 
 
 @router.get("")
 def list_principals(
     ctx: ContextDep,
     session: SessionDep,
-    caller: CurrentCaller,
     limit: Limit = 50,
     offset: Offset = 0,
     kind: Literal["token", "user"] | None = None,
 ) -> dict[str, Any]:
     """Every principal, tokens and people, oldest first (never a token or password hash)."""
-    require(caller, "admin")
     rows, total = service.list_principals(session=session, limit=limit, offset=offset, kind=kind)
     now = ctx.now()
     items = [service.to_public(p, now=now).model_dump(mode="json") for p in rows]
@@ -45,7 +38,6 @@ def revoke_principal(
     principal_id: RowId, ctx: ContextDep, caller: CurrentCaller
 ) -> PrincipalPublic:
     """Revoke a token, or disable a person and end their sessions: refused at once everywhere."""
-    require(caller, "admin")
     now = ctx.now()
     with ctx.db.write() as session:
         principal = service.revoke(session=session, principal_id=principal_id, now=now, by=caller)

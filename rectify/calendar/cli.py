@@ -16,8 +16,8 @@ app = typer.Typer(
 
 
 def _context() -> Any:
-    from rectify.cli import prepare
     from rectify.config import Settings
+    from rectify.startup import prepare
 
     return prepare(Settings())
 

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from rectify.api.deps import (
-    ContextDep,
-    CurrentCaller,
-    Limit,
-    Offset,
-    RowId,
-    SessionDep,
-    require,
-)
+from rectify.api.deps import ContextDep, CurrentCaller, Limit, Offset, RowId, SessionDep
 from rectify.api.json_body import StrictJSONRoute
+from rectify.api.permissions import Roles
 from rectify.enterprises import service
 from rectify.enterprises.models import EnterpriseCreate, EnterprisePublic
 
 router = APIRouter(prefix="/enterprises", tags=["enterprises"], route_class=StrictJSONRoute)
 
 
-@router.post("", status_code=201, response_model=EnterprisePublic)
+@router.post(
+    "",
+    status_code=201,
+    response_model=EnterprisePublic,
+    dependencies=[Depends(Roles("dispatcher", "admin"))],
+)
 def create_enterprise(
     data: EnterpriseCreate, ctx: ContextDep, caller: CurrentCaller
 ) -> EnterprisePublic:
     """Register an enterprise (生产经营单位) in the caller's region."""
-    require(caller, "dispatcher", "admin")
     with ctx.db.write() as session:
         enterprise = service.create(session=session, caller=caller, data=data)
         return service.to_public(session=session, enterprise=enterprise, now=ctx.now())

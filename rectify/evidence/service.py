@@ -17,7 +17,6 @@ from rectify.hazards import row as rows
 from rectify.hazards import service as hazards
 from rectify.inputs import clean_filename
 
-UPLOADERS = ("enterprise", "inspector", "dispatcher")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 EVIDENCE = Evidence.__table__  # type: ignore[attr-defined]
 
@@ -27,11 +26,16 @@ def upload(
 ) -> dict[str, Any]:
     """Store the file by content, attach it to the hazard and record it in the hazard's history;
     a failure or a refusal (a final hazard: 409) leaves nothing."""
+    # Scope (404) and role (403) before a byte of the file is read; the roles are those of the
+    # workflow's `evidence_added` (data: `apply` checks them again in the transaction).
     with ctx.db.engine.connect() as connection:
-        hazards.get(connection=connection, caller=caller, hazard_id=hazard_id)
-    if caller.role not in UPLOADERS:
-        raise Forbidden(f"a {caller.role} may not upload evidence")
-    blob = ctx.evidence.put(stream)
+        stored = hazards.get(connection=connection, caller=caller, hazard_id=hazard_id)
+    definition = ctx.registry.get(stored.workflow_name, stored.workflow_version)
+    roles = definition.triggers["evidence_added"].roles
+    if caller.role not in roles:
+        raise Forbidden(f"a {caller.role} may not upload evidence (allowed: {', '.join(roles)})")
+    shown = clean_filename(filename)  # for display (and messages) only, never a path
+    blob = ctx.evidence.put(stream, name=shown)
     fields = {"sha256": blob.sha256, "size": blob.size, "content_type": blob.content_type}
 
     def command(uow: UnitOfWork) -> dict[str, Any]:
@@ -40,7 +44,6 @@ def upload(
         existing = _row(uow.connection, hazard_id, blob.sha256)
         if existing is not None:
             return existing  # the same bytes again: already attached and recorded
-        shown = clean_filename(filename)  # for display only, never a path
         payload = fields | ({"filename": shown} if shown else {})
         hazards.apply(
             uow=uow,

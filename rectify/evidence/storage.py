@@ -1,4 +1,5 @@
-"""Content-addressed evidence files: sniffed by their bytes, size-limited, written atomically.
+"""Content-addressed evidence files: sniffed by their bytes, size-limited, checked to hold what
+their header claims (`content.py`), written atomically.
 
 Files live at root/ab/cd/<sha256>; uploads are staged in root/tmp and never left behind.
 """
@@ -13,16 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from rectify.evidence import content
 from rectify.exceptions import PayloadTooLarge, UnsupportedMediaType
 
 __all__ = ["SUPPORTED_TYPES", "EvidenceStore", "StoredBlob", "sniff"]
 
-SUPPORTED_TYPES: dict[str, str] = {
-    "image/jpeg": "jpeg",
-    "image/png": "png",
-    "image/webp": "webp",
-    "application/pdf": "pdf",
+SUPPORTED_TYPES: dict[str, tuple[str, ...]] = {
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "image/webp": (".webp",),
+    "application/pdf": (".pdf",),
 }
+"""The content types kept, each with its file name extensions (the first is the usual one)."""
 
 HEAD_BYTES = 16
 """How many leading bytes are kept for sniffing (WebP needs 12)."""
@@ -118,16 +121,21 @@ class EvidenceStore:
             raise FileNotFoundError(str(exc)) from None
         return path.open("rb")
 
-    def put(self, stream: BinaryIO, chunk_size: int = 1 << 20) -> StoredBlob:
-        """Copy the stream in, refusing oversize or unknown types; nothing is left on error."""
+    def put(
+        self, stream: BinaryIO, chunk_size: int = 1 << 20, name: str | None = None
+    ) -> StoredBlob:
+        """Copy the stream in, refusing oversize files, unknown types and content that is not
+        what its header claims (`name`, the cleaned client file name, only for messages);
+        nothing is left on error."""
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
-                sha, size, content_type = self._copy(stream, out, chunk_size)
+                sha, size, content_type = self._copy(stream, out, chunk_size, name)
                 out.flush()
+                content.check(tmp, content_type, name)  # the staged bytes, before publishing
                 os.fsync(out.fileno())
             return self._commit(tmp, sha, size, content_type)
         finally:
@@ -138,7 +146,9 @@ class EvidenceStore:
         if blob.created:
             blob.path.unlink(missing_ok=True)
 
-    def _copy(self, stream: BinaryIO, out: BinaryIO, chunk_size: int) -> tuple[str, int, str]:
+    def _copy(
+        self, stream: BinaryIO, out: BinaryIO, chunk_size: int, name: str | None
+    ) -> tuple[str, int, str]:
         """Stream into `out`, hashing and counting; stop at the first byte over the limit."""
         digest, size, head = hashlib.sha256(), 0, b""
         while chunk := stream.read(chunk_size):
@@ -152,17 +162,18 @@ class EvidenceStore:
             if len(head) < HEAD_BYTES:
                 head += chunk[: HEAD_BYTES - len(head)]
                 if len(head) >= HEAD_BYTES:
-                    self._check_type(head)  # refuse early, before reading the rest
+                    self._check_type(head, name)  # refuse early, before reading the rest
             digest.update(chunk)
             out.write(chunk)
-        return digest.hexdigest(), size, self._check_type(head)
+        return digest.hexdigest(), size, self._check_type(head, name)
 
     @staticmethod
-    def _check_type(head: bytes) -> str:
+    def _check_type(head: bytes, name: str | None) -> str:
         content_type = sniff(head)
         if content_type is None:
+            shown = f'"{name}" looks like' if name else "this looks like"
             raise UnsupportedMediaType(
-                f"evidence must be a JPEG, PNG, WebP or PDF file; this looks like {_describe(head)}"
+                f"evidence must be a JPEG, PNG, WebP or PDF file; {shown} {_describe(head)}"
             )
         return content_type
 

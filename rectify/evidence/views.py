@@ -9,6 +9,7 @@ from rectify.api.deps import ConnectionDep, ContextDep, CurrentCaller, RowId
 from rectify.api.uploads import MultipartFile
 from rectify.evidence import service
 from rectify.evidence.models import EvidencePublic
+from rectify.evidence.serving import file_headers
 
 router = APIRouter(prefix="/hazards/{hazard_id}/evidence", tags=["evidence"])
 
@@ -33,7 +34,8 @@ UPLOAD_BODY = {
 def upload_evidence(
     hazard_id: RowId, request: Request, ctx: ContextDep, caller: CurrentCaller
 ) -> EvidencePublic:
-    """Upload a JPEG, PNG, WebP or PDF (sniffed by content), stored by its SHA-256.
+    """Upload a JPEG, PNG, WebP or PDF (sniffed by content, and refused with 415 unless an
+    image decodes to sane dimensions or a PDF ends with %%EOF), stored by its SHA-256.
 
     The multipart field `file` streams straight into the evidence store's staging file
     (nothing in /tmp), and the size limit holds while it streams."""
@@ -52,6 +54,9 @@ def download_evidence(
     connection: ConnectionDep,
     caller: CurrentCaller,
 ) -> FileResponse:
-    """The stored bytes of one piece of evidence."""
+    """The stored bytes of one piece of evidence: images inline, PDFs as a download, under
+    the uploader's (cleaned) file name."""
     row = service.get(connection=connection, caller=caller, hazard_id=hazard_id, sha256=sha256)
-    return FileResponse(ctx.evidence.path(row["sha256"]), media_type=row["content_type"])
+    return FileResponse(
+        ctx.evidence.path(row["sha256"]), media_type=row["content_type"], headers=file_headers(row)
+    )

@@ -15,11 +15,10 @@ from sqlalchemy import select, update
 from rectify.database.uow import UnitOfWork
 from rectify.hazards.models import Hazard
 
-__all__ = ["COLUMNS", "DEFAULTS", "HAZARDS", "REGIONS", "HazardRow", "insert", "load", "save"]
+__all__ = ["COLUMNS", "DEFAULTS", "HAZARDS", "HazardRow", "insert", "load", "save"]
 
 HAZARDS = Hazard.__table__  # type: ignore[attr-defined]
 COLUMNS: tuple[str, ...] = tuple(c.name for c in HAZARDS.columns)
-REGIONS = ("state", "supervision", "production", "judicial")  # the workflow's fields
 
 
 def _default(name: str) -> Any:

@@ -15,7 +15,6 @@ from rectify.audit.models import WorkflowVersion
 from rectify.audit.replay import replay
 from rectify.audit.verify import verify
 from rectify.auth.scope import Caller
-from rectify.cli import prepare
 from rectify.config import Settings
 from rectify.context import Context, build_context
 from rectify.evidence import service as evidence
@@ -23,6 +22,7 @@ from rectify.exceptions import ConfigurationError, InvalidInput, TriggerNotAllow
 from rectify.hazards import service as hazards
 from rectify.hazards.models import HazardCreate
 from rectify.hazards.triggers import REGISTRY, Trigger
+from rectify.startup import prepare
 from rectify.workflow.definition import load_registry
 from tests.support import HOME, World, png
 
@@ -147,5 +147,9 @@ def test_an_accepted_additive_edit_of_v1_moves_the_stored_hash(ctx: Context) -> 
     assert stored == ctx.registry.get("hazard", 1).content_hash != old
     with ctx.db.write() as session:
         session.get(WorkflowVersion, ("hazard", 1)).content_hash = "f" * 64
-    with pytest.raises(ConfigurationError, match="changed since"), ctx.db.write() as session:
-        versions.record(session=session, registry=ctx.registry, now=ctx.now())
+    try:
+        with pytest.raises(ConfigurationError, match="changed since"), ctx.db.write() as session:
+            versions.record(session=session, registry=ctx.registry, now=ctx.now())
+    finally:  # the PostgreSQL test database keeps workflow_versions between tests
+        with ctx.db.write() as session:
+            session.get(WorkflowVersion, ("hazard", 1)).content_hash = stored

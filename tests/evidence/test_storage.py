@@ -9,6 +9,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from rectify.evidence.storage import SUPPORTED_TYPES, EvidenceStore, StoredBlob, sniff
 from rectify.exceptions import PayloadTooLarge, UnsupportedMediaType
@@ -29,9 +30,10 @@ def png_1x1() -> bytes:
 
 
 def jpeg_minimal() -> bytes:
-    """SOI, a JFIF APP0 segment and EOI: enough for the magic bytes."""
-    app0 = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    return b"\xff\xd8" + b"\xff\xe0" + struct.pack(">H", len(app0) + 2) + app0 + b"\xff\xd9"
+    """A real 1x1 JPEG (the magic bytes alone are refused now: the image must decode)."""
+    out = io.BytesIO()
+    Image.new("RGB", (1, 1), (200, 30, 30)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def webp_minimal() -> bytes:

@@ -11,10 +11,13 @@ import io
 import os
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import httpx
+from PIL import Image
 
 from tests.support import World, png
 
@@ -23,8 +26,10 @@ LIMIT = 256 * 1024
 
 
 def jpeg() -> bytes:
-    app0 = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    return b"\xff\xd8\xff\xe0" + struct.pack(">H", len(app0) + 2) + app0 + b"\xff\xd9"
+    """A real 1x1 JPEG: an image must decode, not only start with the right bytes."""
+    out = io.BytesIO()
+    Image.new("RGB", (1, 1), (30, 200, 30)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def webp() -> bytes:
@@ -201,3 +206,67 @@ def test_the_413_detail_states_the_configured_limit(world: World) -> None:
     assert r.status_code == 413
     detail = r.json()["detail"]
     assert "256 KiB" in detail or "0.25 MiB" in detail, detail
+
+
+def test_a_file_whose_header_lies_is_415_naming_it_and_leaves_nothing(world: World) -> None:
+    """Issue 9 item 7: the first bytes name a type; the content must be one."""
+    hid = world.to("rectifying")
+    before = world.get(hid)
+    lies = {
+        "现场照片.jpg": (b"\xff\xd8\xff", "cannot be read as an image"),
+        "整改前.png": (png(20)[:33] + b"garbage!" * 40, "cannot be read as an image"),
+        "巨幅.png": (_png_declaring(100_000, 100_000), "more pixels than the limit"),
+        "验收报告.pdf": (pdf().replace(b"%%EOF", b""), "no %%EOF"),
+    }
+    for name, (data, says) in lies.items():
+        r = post(world, hid, data, name, "application/octet-stream")
+        assert r.status_code == 415, f"{name}: {r.status_code} {r.text}"
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert f'"{name}"' in r.json()["detail"] and says in r.json()["detail"], r.json()
+    assert evidence_files(world) == []
+    assert world.get(hid) == before  # no evidence row, no evidence_added event
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00\x00\x00\x00")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def test_files_are_served_so_that_a_browser_never_runs_them(world: World) -> None:
+    """Images inline, PDFs as a download under the uploader's Chinese name; never sniffed, and
+    under a policy that lets the file load nothing and run nothing."""
+    hid = world.to("rectifying")
+    photo = post(world, hid, png(21), "整改后.png").json()["sha256"]
+    report = post(world, hid, pdf(), "验收报告.jpg", "image/jpeg").json()["sha256"]
+
+    def get(sha: str) -> httpx.Response:
+        r = world.client.get(f"{API}/hazards/{hid}/evidence/{sha}", headers=world.h("inspector"))
+        assert r.status_code == 200, r.text
+        return r
+
+    image, document = get(photo), get(report)
+    for r in (image, document):
+        assert r.headers["x-content-type-options"] == "nosniff"
+        csp = [d.strip() for d in r.headers["content-security-policy"].split(";")]
+        assert {"default-src 'none'", "sandbox"} <= set(csp), csp
+        assert not any("script" in d for d in csp), csp
+    assert image.headers["content-type"] == "image/png"
+    assert image.headers["content-disposition"] == (
+        f"inline; filename=\"evidence-{photo[:12]}.png\"; filename*=UTF-8''" + quote("整改后.png")
+    )
+    # A PDF uploaded as .jpg is saved as .jpg.pdf: no program but a PDF reader opens it.
+    assert document.headers["content-type"] == "application/pdf"
+    assert document.headers["content-disposition"] == (
+        f"attachment; filename=\"evidence-{report[:12]}.pdf\"; filename*=UTF-8''"
+        + "%E9%AA%8C%E6%94%B6%E6%8A%A5%E5%91%8A.jpg.pdf"
+    )
+    assert unquote(document.headers["content-disposition"].split("''")[1]) == "验收报告.jpg.pdf"
+    plain = post(world, hid, png(22), "site photo 1.png").json()["sha256"]
+    assert get(plain).headers["content-disposition"] == (
+        "inline; filename=\"site photo 1.png\"; filename*=UTF-8''site%20photo%201.png"
+    )
