@@ -183,17 +183,23 @@ QueryBool = Annotated[bool, BeforeValidator(_true_or_false)]
 
 # -- region codes -----------------------------------------------------------------------------
 
-# 行政区划代码 (GB/T 2260): six ASCII digits. For 9-digit township codes (乡级, GB/T 10114) make
-# this r"[0-9]{6}(?:[0-9]{3})?".
-REGION_CODE = re.compile(r"[0-9]{6}")
+# 行政区划代码 (GB/T 2260): six ASCII digits, county and above; or nine, a township or street
+# (乡级: the first nine digits of the statistical division code, 统计用区划代码), whose last three
+# are not 000 (that would be the county itself: write its six digits).
+REGION_CODE = re.compile(r"[0-9]{6}(?:[0-9]{3})?")
 
 
 def check_region_code(code: str) -> str:
-    """The code, or ValueError: exactly six ASCII digits, the province pair not 00."""
-    if not (isinstance(code, str) and REGION_CODE.fullmatch(code)) or code.startswith("00"):
+    """The code, or ValueError: six or nine ASCII digits, the province pair not 00."""
+    if (
+        not (isinstance(code, str) and REGION_CODE.fullmatch(code))
+        or code.startswith("00")
+        or (len(code) == 9 and code.endswith("000"))
+    ):
         raise ValueError(
-            "must be a 6-digit administrative division code (行政区划代码) in ASCII digits, "
-            "e.g. 420102, with nothing before or after it"
+            "must be an administrative division code in ASCII digits: 6 digits for a county or "
+            "above (行政区划代码, e.g. 420102) or 9 for a township or street (e.g. 420102001), "
+            "with nothing before or after it"
         )
     return code
 

@@ -182,7 +182,9 @@ class Replayer:
         definition = REGISTRY.get(ev.trigger)
         if definition is None:
             return  # already a divergence: not a trigger of the definition
-        effect = Effect(self.hazard, ev.actor, ev.role, self.ctx.policy, ev.at)
+        h = self.hazard
+        policy = self.ctx.policy.for_(h.region_code, h.industry or "")
+        effect = Effect(h, ev.actor, ev.role, policy, ev.at)
         try:
             definition.effect(effect, payload)
         except (KeyError, TypeError, ValueError) as exc:  # a payload the effect cannot read

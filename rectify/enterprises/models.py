@@ -17,7 +17,7 @@ class EnterpriseBase(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     credit_code: str = Field(description="统一社会信用代码, 18 characters (GB 32100-2015)")
     industry: str = Field(min_length=1, max_length=100)
-    region_code: str = Field(description="6-digit 行政区划代码")
+    region_code: str = Field(description="行政区划代码: 6 digits, or 9 for a township or street")
 
 
 class EnterpriseCreate(EnterpriseBase):
@@ -28,7 +28,9 @@ class EnterpriseCreate(EnterpriseBase):
         description="统一社会信用代码, 18 characters (GB 32100-2015)"
     )
     industry: text(100)  # type: ignore[valid-type]
-    region_code: RegionCode = Field(description="6-digit 行政区划代码, ASCII digits")
+    region_code: RegionCode = Field(
+        description="行政区划代码 in ASCII digits: 6, or 9 for a township or street (乡级)"
+    )
 
     @field_validator("credit_code")
     @classmethod

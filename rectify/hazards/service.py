@@ -303,6 +303,8 @@ def apply(
     hazard.set(**{f: s for f, s in after.items() if before[f] != s})
     effect = _effect(ctx, caller, hazard, now)
     recorded = model.effect(effect, clean)
+    if effect.scheduled and effect.policy.applied:  # absent: the general policy applied
+        recorded = {**recorded, "policy_rule": effect.policy.rule_name}
     _persist(uow, hazard, effect, now)
     _record(uow, hazard, trigger, before, caller, now, recorded)
     rows.save(uow, hazard)
@@ -318,7 +320,8 @@ def _fire_system(
 
 
 def _effect(ctx: Context, caller: Caller, hazard: HazardRow, now: datetime) -> Effect:
-    return Effect(hazard=hazard, actor=caller.actor, role=caller.role, policy=ctx.policy, now=now)
+    policy = ctx.policy.for_(hazard.region_code, hazard.industry)  # region/industry overrides
+    return Effect(hazard=hazard, actor=caller.actor, role=caller.role, policy=policy, now=now)
 
 
 def _persist(uow: UnitOfWork, hazard: HazardRow, effect: Effect, now: datetime) -> None:

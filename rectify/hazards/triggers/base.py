@@ -180,11 +180,17 @@ class Effect:
         if reminder.at > self.now:
             self.schedule("reminder", reminder)
 
-    def start(self, kind: str, *, first: bool = False) -> None:
-        """(Re)start a timer of the policy from now (`first`: none of its kind can exist)."""
+    def start(self, kind: str, *, first: bool = False, rule: str | None = None) -> None:
+        """(Re)start a timer of the policy from now (`first`: none of its kind can exist;
+        `rule`: the policy's rule for its length when it is not the kind's own)."""
         if not first:
             self.stop(kind)
-        self.schedule(kind, self.policy.count(kind, self.hazard.grade, self.now))
+        self.schedule(kind, self.policy.count(rule or kind, self.hazard.grade, self.now))
+
+    @property
+    def scheduled(self) -> bool:
+        """Whether the effect started any timer (its event then records the rule applied)."""
+        return any(op[0] == "schedule" for op in self.timers)
 
     def schedule(self, kind: str, due_at: datetime | Counted, step: int = 0) -> None:
         self.timers.append(("schedule", kind, due_at, step))

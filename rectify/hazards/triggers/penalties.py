@@ -46,7 +46,7 @@ class RecordPenalty(Trigger):
         counts = enterprises.closure_due(
             uow=r.uow,
             enterprise_id=r.hazard.enterprise_id,
-            rule=r.ctx.policy.closure_rule,
+            rule=r.ctx.policy.for_(r.hazard.region_code, r.hazard.industry).closure_rule,
             now=r.now,
         )
         if counts is not None:

@@ -53,7 +53,7 @@ class DeadlineMissed(SystemEvent):
         missed_at = parse_instant(p.get("due_at"))
         if missed_at is not None:
             for i, step in enumerate(e.policy.grades[e.hazard.grade].ladder):  # type: ignore[index]
-                e.schedule("escalation", missed_at + step.after, step=i)
+                e.schedule("escalation", e.policy.ladder_due(step, missed_at), step=i)
         return p
 
 

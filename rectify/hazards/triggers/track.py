@@ -140,7 +140,9 @@ class ReportProgress(Trigger):
 
     @staticmethod
     def effect(e: Effect, p: Payload) -> Payload:
-        if e.hazard.supervision == "listed":
+        # 13710 says "within 3 days": restarted by each report only where the policy says so.
+        h = e.hazard
+        if h.supervision == "listed" and e.policy.rule("progress_due", h.grade).recurring:
             e.start("progress_due")
         return p
 
@@ -175,7 +177,10 @@ class ConfirmRectified(Trigger):
     @staticmethod
     def effect(e: Effect, p: Payload) -> Payload:
         e.stop(*RECTIFICATION_TIMERS)
-        e.start("verification_due")
+        # A suspended enterprise's confirmation is its resumption application: the review's
+        # own time limit (16号令 art. 23; coal mines 国务院令第446号) sets the timer's length.
+        resumption = e.hazard.production == "suspended"
+        e.start("verification_due", rule="resumption_review" if resumption else None)
         return p
 
 
