@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
@@ -23,6 +23,7 @@ from rectify.database.core import MAX_ID
 
 __all__ = [
     "Id",
+    "Day",
     "Instant",
     "LongText",
     "Money",
@@ -263,6 +264,28 @@ def _instant(value: Any) -> datetime:
 
 Instant = Annotated[datetime, BeforeValidator(_instant)]
 """An instant: ISO 8601 text with a UTC offset, representable in UTC; never a number."""
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):  # from code
+        return value
+    if not (isinstance(value, str) and _DAY.fullmatch(value)):
+        raise PydanticCustomError(
+            "day",
+            "must be a calendar date written YYYY-MM-DD, e.g. 2026-03-02, not {kind}",
+            {"kind": _kind(value)},
+        )
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        why = {"why": str(exc)}
+        raise PydanticCustomError("day", "is not a date that exists: {why}", why) from None
+
+
+Day = Annotated[date, BeforeValidator(_day)]
+"""A calendar date (a decision's date): `YYYY-MM-DD` text, ASCII digits; never a number."""
 
 
 # -- JSON bodies ----------------------------------------------------------------------------

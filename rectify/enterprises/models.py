@@ -48,10 +48,18 @@ class Enterprise(EnterpriseBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class PenaltyWindow(SQLModel):
+    """Penalties decided within one window of the closure rule (安全生产法第一百一十三条)."""
+
+    days: int
+    threshold: int  # this many within `days` (with an open major hazard) flags the enterprise
+    count: int
+
+
 class PenaltyCounts(SQLModel):
-    total: int
-    last_180_days: int
-    last_365_days: int
+    total: int  # every penalty, under any law
+    counted_laws: list[str]  # the laws whose penalties the closure rule counts
+    windows: list[PenaltyWindow]
 
 
 class EnterprisePublic(EnterpriseBase):

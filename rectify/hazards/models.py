@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -104,6 +104,9 @@ class Penalty(SQLModel, table=True):
     legal_basis: str
     recorded_by: str
     at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # The date of the decision (安全生产法 art. 113 counts penalties by it); rows recorded
+    # before it was kept have the China date of `at` (migration 0008).
+    decided_on: date | None = Field(default=None, index=True)
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -130,6 +133,7 @@ class PenaltyPublic(SQLModel):
     legal_basis: str
     recorded_by: str
     at: datetime
+    decided_on: date | None
 
 
 class TimerPublic(SQLModel):

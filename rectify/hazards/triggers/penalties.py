@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar, Literal
 
 from rectify.enterprises import service as enterprises
+from rectify.exceptions import FieldError
 from rectify.hazards.triggers.base import (
     Effect,
     Payload,
     Reaction,
+    Situation,
     SystemEvent,
     Trigger,
     define,
+    err,
 )
-from rectify.inputs import Money, Text
+from rectify.inputs import Day, Money, Text
+from rectify.timers.policy import CHINA_TZ
 
 
 @define
@@ -27,18 +32,29 @@ class RecordPenalty(Trigger):
     ]
     amount_yuan: Money | None = None
     legal_basis: Text
+    # The decision's date (安全生产法 art. 113 counts by it); today in China when not given.
+    decided_on: Day | None = None
+
+    def rules(self, s: Situation) -> list[FieldError]:
+        today = s.now.astimezone(CHINA_TZ).date()
+        if self.decided_on is not None and self.decided_on > today:
+            return [err("decided_on", f"must not be after today ({today.isoformat()})")]
+        return []
 
     @staticmethod
     def effect(e: Effect, p: Payload) -> Payload:
         h = e.hazard
+        decided = p.get("decided_on") or e.now.astimezone(CHINA_TZ).date().isoformat()
+        out = {**p, "decided_on": decided}
         e.record(
             "penalties",
             {"hazard_id": h.id, "enterprise_id": h.enterprise_id, "recorded_by": e.actor}
             | {"at": e.now, "amount_yuan": None}
-            | p,
+            | out
+            | {"decided_on": date.fromisoformat(decided)},
         )
         h.set(penalty_count=h.penalty_count + 1)
-        return p
+        return out
 
     @classmethod
     def react(cls, r: Reaction) -> None:
