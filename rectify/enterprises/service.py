@@ -133,10 +133,11 @@ def closure_due(
     return {f"penalties_within_{w.days}_days": w.count for w in windows}
 
 
-def flag_closure(*, uow: UnitOfWork, enterprise_id: int) -> None:
-    """Flag the enterprise closure_recommended (once; it stays flagged)."""
-    uow.execute(
+def flag_closure(*, uow: UnitOfWork, enterprise_id: int) -> bool:
+    """Flag the enterprise closure_recommended; True when this flagged it (it stays flagged)."""
+    result = uow.execute(
         update(_enterprises)
-        .where(_enterprises.c.id == enterprise_id)
+        .where(_enterprises.c.id == enterprise_id, _enterprises.c.closure_recommended.is_(False))
         .values(closure_recommended=True)
     )
+    return result.rowcount == 1

@@ -35,6 +35,8 @@ __all__ = [
     "TIMER_KINDS",
     "CalendarSource",
     "ClosureRule",
+    "Override",
+    "SelfCheck",
     "Counted",
     "DayMode",
     "GradePolicy",
@@ -186,6 +188,13 @@ class Counted:
     rule: str | None = None
 
 
+class SelfCheck(_Model):
+    """The self-check path (16号令 art. 15): may a general hazard the enterprise found itself be
+    rectified and accepted within the enterprise (its person in charge verifying)?"""
+
+    allowed: bool = True
+
+
 class Override(_Model):
     """Policy for a region prefix and/or an industry: any timer, ladder or the closure rule,
     replacing the general policy's key by key; the most specific match wins."""
@@ -196,6 +205,7 @@ class Override(_Model):
     industry: str | None = None  # the hazard's industry, exactly
     grades: dict[Literal["general", "major"], dict[str, Any]] = {}
     closure_rule: dict[str, Any] | None = None
+    self_check: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _scoped(self) -> Override:
@@ -222,6 +232,7 @@ class Override(_Model):
 class Policy(_Model):
     grades: dict[Literal["general", "major"], GradePolicy]
     closure_rule: ClosureRule
+    self_check: SelfCheck = SelfCheck()
     overrides: list[Override] = []
     # The overrides a resolved policy applied, least specific first (empty: the general one).
     applied: tuple[str, ...] = ()
@@ -266,6 +277,8 @@ class Policy(_Model):
                     data["grades"][grade]["ladder"] = part["ladder"]
             if o.closure_rule:
                 data["closure_rule"] |= o.closure_rule
+            if o.self_check:
+                data["self_check"] |= o.self_check
         data["applied"] = tuple(o.name for o in matching)
         resolved = Policy.model_validate(data)
         resolved._calendar = self._calendar

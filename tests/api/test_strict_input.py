@@ -84,7 +84,13 @@ def _deadline_cases(world: World) -> list[tuple[int, str, str, str, dict[str, An
     plan = world.plan()
     return [
         (reported, "dispatcher", "assign", "deadline", {"assignee": "王工"}),
-        (reported, "inspector", "regrade", "deadline", {"grade": "major", "basis": "第四条"}),
+        (
+            reported,
+            "inspector",
+            "regrade",
+            "deadline",
+            {"grade": "major", "basis": "工贸企业重大事故隐患判定标准 第四条"},
+        ),
         (
             assigned,
             "dispatcher",

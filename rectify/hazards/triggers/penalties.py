@@ -58,7 +58,7 @@ class RecordPenalty(Trigger):
 
     @classmethod
     def react(cls, r: Reaction) -> None:
-        # 安全生产法第一百一十三条: flag the enterprise once, with an event on this hazard.
+        # 安全生产法第一百一十三条, first ground: a major hazard and repeated penalties.
         counts = enterprises.closure_due(
             uow=r.uow,
             enterprise_id=r.hazard.enterprise_id,
@@ -66,15 +66,30 @@ class RecordPenalty(Trigger):
             now=r.now,
         )
         if counts is not None:
-            enterprises.flag_closure(uow=r.uow, enterprise_id=r.hazard.enterprise_id)
-            r.fire_system(
-                "closure_recommended",
-                {
-                    "enterprise_id": r.hazard.enterprise_id,
-                    "legal_basis": "安全生产法第一百一十三条",
-                    **counts,
-                },
-            )
+            flag_for_closure(r, "penalties", **counts)
+
+
+GROUNDS = ("penalties", "failed_after_suspension", "refused_suspension")
+"""安全生产法第一百一十三条's grounds for asking the government to close an enterprise: a major
+hazard and 3 penalties in 180 days or 4 in a year; still failing after 停产停业整顿; refusing a
+停产停业整顿 order."""
+
+
+def flag_for_closure(r: Reaction, ground: str, **detail: int) -> None:
+    """Flag the enterprise closure_recommended once, with an event on this hazard saying on
+    which ground (a later ground on a flagged enterprise adds nothing)."""
+    if ground not in GROUNDS:
+        raise ValueError(f"unknown ground {ground}")
+    if enterprises.flag_closure(uow=r.uow, enterprise_id=r.hazard.enterprise_id):
+        r.fire_system(
+            "closure_recommended",
+            {
+                "enterprise_id": r.hazard.enterprise_id,
+                "legal_basis": "安全生产法第一百一十三条",
+                "ground": ground,
+                **detail,
+            },
+        )
 
 
 @define

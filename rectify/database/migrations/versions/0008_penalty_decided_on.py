@@ -1,4 +1,4 @@
-"""penalty decided_on
+"""penalty decided_on, hazard self_managed
 
 Revision ID: 0008
 Revises: 0007
@@ -6,7 +6,8 @@ Create Date: 2026-12-01 23:00:00.000000
 
 安全生产法第一百一十三条 counts penalties by the date of their decision: penalties gain
 `decided_on`. Rows recorded before get the China date of their `at` (the day they were
-recorded, the best the data say).
+recorded, the best the data say). Hazards gain `self_managed` (the self-check path of workflow
+v2), false for every hazard so far.
 """
 
 from collections.abc import Sequence
@@ -24,6 +25,10 @@ CHINA = timezone(timedelta(hours=8))
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("hazards") as batch:
+        batch.add_column(
+            sa.Column("self_managed", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     with op.batch_alter_table("penalties") as batch:
         batch.add_column(sa.Column("decided_on", sa.Date(), nullable=True))
         batch.create_index("ix_penalties_decided_on", ["decided_on"])
@@ -41,6 +46,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("hazards") as batch:
+        batch.drop_column("self_managed")
     with op.batch_alter_table("penalties") as batch:
         batch.drop_index("ix_penalties_decided_on")
         batch.drop_column("decided_on")
