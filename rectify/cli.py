@@ -16,6 +16,8 @@ from rectify.calendar.cli import app as calendar_app
 from rectify.config import Settings
 from rectify.startup import prepare
 
+REGION_HELP = "Region code (scope): 6 digits, or 9 for a township or street."
+
 app = typer.Typer(
     help="rectify: supervised rectification of workplace-safety hazards.", no_args_is_help=True
 )
@@ -58,7 +60,7 @@ def serve(
 def token_create(
     role: Annotated[str, typer.Option(help="dispatcher, inspector, enterprise, auditor, admin")],
     name: Annotated[str, typer.Option(help="Who the token is for.")],
-    region: Annotated[str | None, typer.Option(help="6-digit region code (scope).")] = None,
+    region: Annotated[str | None, typer.Option(help=REGION_HELP)] = None,
     enterprise_id: Annotated[int | None, typer.Option(help="For the enterprise role.")] = None,
     expires: Annotated[
         str | None, typer.Option(help="Lifetime as an ISO 8601 duration: P30D, PT12H.")
@@ -139,7 +141,7 @@ def user_create(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
-    region: Annotated[str | None, typer.Option(help="6-digit region code (scope).")] = None,
+    region: Annotated[str | None, typer.Option(help=REGION_HELP)] = None,
     enterprise_id: Annotated[int | None, typer.Option(help="For the enterprise role.")] = None,
     certificate_no: Annotated[str | None, typer.Option(help="执法证号 (inspectors).")] = None,
 ) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
@@ -23,6 +23,7 @@ from rectify.database.core import MAX_ID
 
 __all__ = [
     "Id",
+    "Day",
     "Instant",
     "LongText",
     "Money",
@@ -183,17 +184,23 @@ QueryBool = Annotated[bool, BeforeValidator(_true_or_false)]
 
 # -- region codes -----------------------------------------------------------------------------
 
-# 行政区划代码 (GB/T 2260): six ASCII digits. For 9-digit township codes (乡级, GB/T 10114) make
-# this r"[0-9]{6}(?:[0-9]{3})?".
-REGION_CODE = re.compile(r"[0-9]{6}")
+# 行政区划代码 (GB/T 2260): six ASCII digits, county and above; or nine, a township or street
+# (乡级: the first nine digits of the statistical division code, 统计用区划代码), whose last three
+# are not 000 (that would be the county itself: write its six digits).
+REGION_CODE = re.compile(r"[0-9]{6}(?:[0-9]{3})?")
 
 
 def check_region_code(code: str) -> str:
-    """The code, or ValueError: exactly six ASCII digits, the province pair not 00."""
-    if not (isinstance(code, str) and REGION_CODE.fullmatch(code)) or code.startswith("00"):
+    """The code, or ValueError: six or nine ASCII digits, the province pair not 00."""
+    if (
+        not (isinstance(code, str) and REGION_CODE.fullmatch(code))
+        or code.startswith("00")
+        or (len(code) == 9 and code.endswith("000"))
+    ):
         raise ValueError(
-            "must be a 6-digit administrative division code (行政区划代码) in ASCII digits, "
-            "e.g. 420102, with nothing before or after it"
+            "must be an administrative division code in ASCII digits: 6 digits for a county or "
+            "above (行政区划代码, e.g. 420102) or 9 for a township or street (e.g. 420102001), "
+            "with nothing before or after it"
         )
     return code
 
@@ -257,6 +264,28 @@ def _instant(value: Any) -> datetime:
 
 Instant = Annotated[datetime, BeforeValidator(_instant)]
 """An instant: ISO 8601 text with a UTC offset, representable in UTC; never a number."""
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):  # from code
+        return value
+    if not (isinstance(value, str) and _DAY.fullmatch(value)):
+        raise PydanticCustomError(
+            "day",
+            "must be a calendar date written YYYY-MM-DD, e.g. 2026-03-02, not {kind}",
+            {"kind": _kind(value)},
+        )
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        why = {"why": str(exc)}
+        raise PydanticCustomError("day", "is not a date that exists: {why}", why) from None
+
+
+Day = Annotated[date, BeforeValidator(_day)]
+"""A calendar date (a decision's date): `YYYY-MM-DD` text, ASCII digits; never a number."""
 
 
 # -- JSON bodies ----------------------------------------------------------------------------

@@ -24,8 +24,9 @@ from rectify.exceptions import GuardFailed, InvalidInput, TriggerNotAllowed
 from rectify.hazards import service as hazards
 from rectify.hazards.models import Penalty
 from rectify.hazards.row import DEFAULTS, HazardRow
-from rectify.hazards.triggers import REGISTRY, Effect, plan_missing
-from rectify.workflow import Facts, decide
+from rectify.hazards.triggers import REGISTRY, Effect
+from rectify.hazards.triggers.base import facts_of
+from rectify.workflow import decide
 from rectify.workflow.definition import Definition
 
 __all__ = ["replay"]
@@ -155,7 +156,8 @@ class Replayer:
             return before
         if ev.role not in spec.roles:
             self.diverge(ev, "trigger", f"a {ev.role} may not fire {ev.trigger}")
-        facts = _facts(self.hazard, ev.at)
+        h = self.hazard
+        facts = facts_of(h, ev.at, self.ctx.policy.for_(h.region_code, h.industry or ""))
         try:
             return decide(d, ev.trigger, before, facts, payload, role=ev.role)
         except TriggerNotAllowed as exc:
@@ -181,7 +183,9 @@ class Replayer:
         definition = REGISTRY.get(ev.trigger)
         if definition is None:
             return  # already a divergence: not a trigger of the definition
-        effect = Effect(self.hazard, ev.actor, ev.role, self.ctx.policy, ev.at)
+        h = self.hazard
+        policy = self.ctx.policy.for_(h.region_code, h.industry or "")
+        effect = Effect(h, ev.actor, ev.role, policy, ev.at, self.definition)
         try:
             definition.effect(effect, payload)
         except (KeyError, TypeError, ValueError) as exc:  # a payload the effect cannot read
@@ -193,18 +197,6 @@ class Replayer:
                     {k: v for k, v in row.items() if k not in ("hazard_id", "enterprise_id")}
                     | {"at": format_at(ev.at)}
                 )
-
-
-def _facts(hazard: HazardRow, now: datetime) -> Facts:
-    grade = hazard.grade or "general"
-    return Facts(
-        now=now,
-        deadline=hazard.deadline,
-        pending_extension=hazard.pending_extension is not None,
-        penalty_count=hazard.penalty_count or 0,
-        violation=bool(hazard.violation),
-        plan_missing=tuple(plan_missing(hazard.plan, grade)) if hazard.plan else (),
-    )
 
 
 def _start(hazard: HazardRow, definition: Definition) -> HazardRow:

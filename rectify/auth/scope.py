@@ -12,11 +12,15 @@ from typing import Any
 from sqlalchemy import Table, and_
 from sqlmodel import col
 
-LEVELS = ("county", "city", "province")
+LEVELS = ("township", "county", "city", "province")
+_LEVEL_OF_PREFIX = {9: "township", 6: "county", 4: "city", 2: "province"}
 
 
 def region_prefix(code: str) -> str:
-    """The prefix a region code covers: 420000 → 42, 420100 → 4201, 420102 → 420102."""
+    """The prefix a region code covers: 420000 → 42, 420100 → 4201, 420102 → 420102, a
+    township's 420102001 → itself."""
+    if len(code) == 9:
+        return code
     if code.endswith("0000"):
         return code[:2]
     if code.endswith("00"):
@@ -25,8 +29,8 @@ def region_prefix(code: str) -> str:
 
 
 def region_level(code: str) -> str:
-    """province, city or county, from the trailing zero pairs."""
-    return LEVELS[3 - len(region_prefix(code)) // 2]
+    """province, city, county or township, from the length and the trailing zero pairs."""
+    return _LEVEL_OF_PREFIX[len(region_prefix(code))]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Result, Table
@@ -25,9 +25,9 @@ Row = dict[str, Any]
 
 
 def read_rows(connection: Connection, statement: Any, **params: Any) -> list[Row]:
-    """Rows of a Core select as dicts, JSON-ready (times as ISO 8601)."""
+    """Rows of a Core select as dicts, JSON-ready (times and dates as ISO 8601)."""
     return [
-        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+        {k: v.isoformat() if isinstance(v, date) else v for k, v in row.items()}
         for row in connection.execute(statement, params).mappings()
     ]
 

@@ -17,7 +17,7 @@ class EnterpriseBase(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     credit_code: str = Field(description="统一社会信用代码, 18 characters (GB 32100-2015)")
     industry: str = Field(min_length=1, max_length=100)
-    region_code: str = Field(description="6-digit 行政区划代码")
+    region_code: str = Field(description="行政区划代码: 6 digits, or 9 for a township or street")
 
 
 class EnterpriseCreate(EnterpriseBase):
@@ -28,7 +28,9 @@ class EnterpriseCreate(EnterpriseBase):
         description="统一社会信用代码, 18 characters (GB 32100-2015)"
     )
     industry: text(100)  # type: ignore[valid-type]
-    region_code: RegionCode = Field(description="6-digit 行政区划代码, ASCII digits")
+    region_code: RegionCode = Field(
+        description="行政区划代码 in ASCII digits: 6, or 9 for a township or street (乡级)"
+    )
 
     @field_validator("credit_code")
     @classmethod
@@ -46,10 +48,18 @@ class Enterprise(EnterpriseBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class PenaltyWindow(SQLModel):
+    """Penalties decided within one window of the closure rule (安全生产法第一百一十三条)."""
+
+    days: int
+    threshold: int  # this many within `days` (with an open major hazard) flags the enterprise
+    count: int
+
+
 class PenaltyCounts(SQLModel):
-    total: int
-    last_180_days: int
-    last_365_days: int
+    total: int  # every penalty, under any law
+    counted_laws: list[str]  # the laws whose penalties the closure rule counts
+    windows: list[PenaltyWindow]
 
 
 class EnterprisePublic(EnterpriseBase):

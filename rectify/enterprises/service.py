@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Connection, bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from rectify.auth.scope import Caller
 from rectify.database.uow import UnitOfWork
-from rectify.enterprises.models import Enterprise, EnterpriseCreate, EnterprisePublic, PenaltyCounts
+from rectify.enterprises.models import (
+    Enterprise,
+    EnterpriseCreate,
+    EnterprisePublic,
+    PenaltyCounts,
+    PenaltyWindow,
+)
 from rectify.exceptions import Conflict, Forbidden, NotFound
 from rectify.hazards.models import Hazard, Penalty
-from rectify.timers.policy import ClosureRule
+from rectify.timers.policy import CHINA_TZ, ClosureRule, Policy
 
 
 def create(*, session: Session, caller: Caller, data: EnterpriseCreate) -> Enterprise:
@@ -52,22 +58,17 @@ def list_(*, session: Session, caller: Caller, limit: int, offset: int) -> list[
     return list(session.exec(stmt))
 
 
-def penalties_since(*, session: Session, enterprise_id: int, since: datetime | None) -> int:
-    """How many penalties the enterprise has had since a time (ever, with None)."""
-    stmt = select(func.count()).select_from(Penalty).where(Penalty.enterprise_id == enterprise_id)
-    if since is not None:
-        stmt = stmt.where(col(Penalty.at) > since)
-    return session.exec(stmt).one()
-
-
-def to_public(*, session: Session, enterprise: Enterprise, now: datetime) -> EnterprisePublic:
-    """The enterprise with its penalty counts."""
-
-    def count(days: int | None) -> int:
-        since = now - timedelta(days=days) if days else None
-        return penalties_since(session=session, enterprise_id=enterprise.id, since=since)
-
-    counts = PenaltyCounts(total=count(None), last_180_days=count(180), last_365_days=count(365))
+def to_public(
+    *, connection: Connection, enterprise: Enterprise, policy: Policy, now: datetime
+) -> EnterprisePublic:
+    """The enterprise with its penalty counts in the windows of the closure rule that applies
+    to it (its region and industry: the policy's overrides)."""
+    rule = policy.for_(enterprise.region_code, enterprise.industry).closure_rule
+    windows = penalty_windows(
+        connection=connection, enterprise_id=enterprise.id, rule=rule, now=now
+    )
+    total = connection.execute(_TOTAL, {"eid": enterprise.id}).scalar_one()
+    counts = PenaltyCounts(total=total, counted_laws=rule.laws, windows=windows)
     return EnterprisePublic.model_validate(enterprise, update={"penalty_counts": counts})
 
 
@@ -84,11 +85,33 @@ _OPEN_MAJOR = (
     )
     .limit(1)
 )
-_PENALTIES_SINCE = (
+_TOTAL = (
     select(func.count())
     .select_from(_penalties)
-    .where(_penalties.c.enterprise_id == bindparam("eid"), _penalties.c.at > bindparam("since"))
+    .where(_penalties.c.enterprise_id == bindparam("eid"))
 )
+
+
+def penalty_windows(
+    *, connection: Connection, enterprise_id: int, rule: ClosureRule, now: datetime
+) -> list[PenaltyWindow]:
+    """安全生产法第一百一十三条: for each window of the closure rule, the enterprise's penalties
+    decided within it (by `decided_on`, in China dates, today included) under the laws the rule
+    counts (a legal basis citing one of them)."""
+    today = now.astimezone(CHINA_TZ).date()
+    cites = or_(*(_penalties.c.legal_basis.contains(law) for law in rule.laws))
+    out = []
+    for threshold, window in rule.windows:
+        since = today - timedelta(days=window.days)
+        stmt = (
+            select(func.count())
+            .select_from(_penalties)
+            .where(_penalties.c.enterprise_id == enterprise_id, cites)
+            .where(_penalties.c.decided_on > since, _penalties.c.decided_on <= today)
+        )
+        count = connection.execute(stmt).scalar_one()
+        out.append(PenaltyWindow(days=window.days, threshold=threshold, count=count))
+    return out
 
 
 def closure_due(
@@ -101,21 +124,20 @@ def closure_due(
         return None
     if uow.execute(_OPEN_MAJOR, {"eid": enterprise_id}).first() is None:
         return None
-    counts = {
-        (n, window): uow.execute(
-            _PENALTIES_SINCE, {"eid": enterprise_id, "since": now - window}
-        ).scalar_one()
-        for n, window in rule.windows
-    }
-    if not any(count >= n for (n, _), count in counts.items()):
+    uow.flush()  # the penalty just recorded counts
+    windows = penalty_windows(
+        connection=uow.connection, enterprise_id=enterprise_id, rule=rule, now=now
+    )
+    if not any(w.count >= w.threshold for w in windows):
         return None
-    return {f"penalties_within_{w.days}_days": c for (_, w), c in counts.items()}
+    return {f"penalties_within_{w.days}_days": w.count for w in windows}
 
 
-def flag_closure(*, uow: UnitOfWork, enterprise_id: int) -> None:
-    """Flag the enterprise closure_recommended (once; it stays flagged)."""
-    uow.execute(
+def flag_closure(*, uow: UnitOfWork, enterprise_id: int) -> bool:
+    """Flag the enterprise closure_recommended; True when this flagged it (it stays flagged)."""
+    result = uow.execute(
         update(_enterprises)
-        .where(_enterprises.c.id == enterprise_id)
+        .where(_enterprises.c.id == enterprise_id, _enterprises.c.closure_recommended.is_(False))
         .values(closure_recommended=True)
     )
+    return result.rowcount == 1

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
+from sqlmodel import Session
 
 from rectify.api.deps import ContextDep, CurrentCaller, Limit, Offset, RowId, SessionDep
 from rectify.api.json_body import StrictJSONRoute
 from rectify.api.permissions import Roles
+from rectify.context import Context
 from rectify.enterprises import service
-from rectify.enterprises.models import EnterpriseCreate, EnterprisePublic
+from rectify.enterprises.models import Enterprise, EnterpriseCreate, EnterprisePublic
 
 router = APIRouter(prefix="/enterprises", tags=["enterprises"], route_class=StrictJSONRoute)
 
@@ -25,7 +27,7 @@ def create_enterprise(
     """Register an enterprise (生产经营单位) in the caller's region."""
     with ctx.db.write() as session:
         enterprise = service.create(session=session, caller=caller, data=data)
-        return service.to_public(session=session, enterprise=enterprise, now=ctx.now())
+        return _public(ctx, session, enterprise)
 
 
 @router.get("", response_model=list[EnterprisePublic])
@@ -38,7 +40,7 @@ def list_enterprises(
 ) -> list[EnterprisePublic]:
     """Enterprises in the caller's scope."""
     rows = service.list_(session=session, caller=caller, limit=limit, offset=offset)
-    return [service.to_public(session=session, enterprise=e, now=ctx.now()) for e in rows]
+    return [_public(ctx, session, e) for e in rows]
 
 
 @router.get("/{enterprise_id}", response_model=EnterprisePublic)
@@ -47,4 +49,10 @@ def get_enterprise(
 ) -> EnterprisePublic:
     """One enterprise with `closure_recommended` and its penalty counts."""
     enterprise = service.get(session=session, caller=caller, enterprise_id=enterprise_id)
-    return service.to_public(session=session, enterprise=enterprise, now=ctx.now())
+    return _public(ctx, session, enterprise)
+
+
+def _public(ctx: Context, session: Session, enterprise: Enterprise) -> EnterprisePublic:
+    return service.to_public(
+        connection=session.connection(), enterprise=enterprise, policy=ctx.policy, now=ctx.now()
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -76,7 +76,10 @@ class Hazard(HazardBase, table=True):
     plan: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     pending_extension: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     verify_failures: int = 0
-    penalty_count: int = 0  # kept by record_penalty; the close guard reads it
+    penalty_count: int = 0
+    # On the self-check path (workflow v2, 16号令 art. 15): rectified and accepted within the
+    # enterprise until the office takes it over.
+    self_managed: bool = False  # kept by record_penalty; the close guard reads it
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -104,6 +107,9 @@ class Penalty(SQLModel, table=True):
     legal_basis: str
     recorded_by: str
     at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # The date of the decision (安全生产法 art. 113 counts penalties by it); rows recorded
+    # before it was kept have the China date of `at` (migration 0008).
+    decided_on: date | None = Field(default=None, index=True)
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -130,6 +136,7 @@ class PenaltyPublic(SQLModel):
     legal_basis: str
     recorded_by: str
     at: datetime
+    decided_on: date | None
 
 
 class TimerPublic(SQLModel):
@@ -152,6 +159,7 @@ class HazardSummary(HazardBase):
     version: int
     deadline: datetime | None
     deadline_provisional: bool  # counted with the provisional calendar (no holiday data yet)
+    self_managed: bool  # on the self-check path (workflow v2): the enterprise verifies
     overdue: bool
     overdue_seconds: int | None
     created_at: datetime

@@ -30,7 +30,8 @@ from rectify.exceptions import Forbidden, IdempotencyKeyReused, InvalidInput, No
 from rectify.hazards import row as rows
 from rectify.hazards.models import HazardCreate, IdempotencyRecord, Penalty
 from rectify.hazards.row import HAZARDS, OPEN_STATES, HazardRow, overdue_seconds
-from rectify.hazards.triggers import REGISTRY, Effect, Reaction, Situation, plan_missing, validate
+from rectify.hazards.triggers import REGISTRY, Effect, Reaction, Situation, validate
+from rectify.hazards.triggers.base import facts_of
 from rectify.notifications import service as notifications
 from rectify.observability import metrics
 from rectify.timers import service as timers
@@ -292,7 +293,7 @@ def apply(
             current_version=hazard.version,
         )
     before = hazard.workflow_state
-    facts = _facts(hazard, now)
+    facts = _facts(ctx, hazard, now)
     check_state(definition, trigger, before, facts, caller.role)
     model = REGISTRY[trigger]
     evidence = _evidence(uow, hazard.id) if model.cites_evidence else frozenset()
@@ -303,6 +304,8 @@ def apply(
     hazard.set(**{f: s for f, s in after.items() if before[f] != s})
     effect = _effect(ctx, caller, hazard, now)
     recorded = model.effect(effect, clean)
+    if effect.scheduled and effect.policy.applied:  # absent: the general policy applied
+        recorded = {**recorded, "policy_rule": effect.policy.rule_name}
     _persist(uow, hazard, effect, now)
     _record(uow, hazard, trigger, before, caller, now, recorded)
     rows.save(uow, hazard)
@@ -318,7 +321,9 @@ def _fire_system(
 
 
 def _effect(ctx: Context, caller: Caller, hazard: HazardRow, now: datetime) -> Effect:
-    return Effect(hazard=hazard, actor=caller.actor, role=caller.role, policy=ctx.policy, now=now)
+    policy = ctx.policy.for_(hazard.region_code, hazard.industry)  # region/industry overrides
+    definition = ctx.registry.get(hazard.workflow_name, hazard.workflow_version)
+    return Effect(hazard, caller.actor, caller.role, policy, now, definition)
 
 
 def _persist(uow: UnitOfWork, hazard: HazardRow, effect: Effect, now: datetime) -> None:
@@ -355,16 +360,8 @@ def _record(
     notifications.enqueue(uow=uow, event=event, region_code=hazard.region_code)
 
 
-def _facts(hazard: HazardRow, now: datetime) -> Facts:
-    missing = plan_missing(hazard.plan, hazard.grade) if hazard.plan else ()
-    return Facts(
-        now=now,
-        deadline=hazard.deadline,
-        pending_extension=hazard.pending_extension is not None,
-        penalty_count=hazard.penalty_count,
-        violation=hazard.violation,
-        plan_missing=tuple(missing),
-    )
+def _facts(ctx: Context, hazard: HazardRow, now: datetime) -> Facts:
+    return facts_of(hazard, now, ctx.policy.for_(hazard.region_code, hazard.industry))
 
 
 _EVIDENCE_SHAS = select(Evidence.__table__.c.sha256).where(  # type: ignore[attr-defined]
@@ -461,6 +458,6 @@ def view(
         "pending_timers": timers.pending(connection=connection, hazard_id=hazard.id),
         "evidence": read(_EVIDENCE),
         "allowed_triggers": allowed_triggers(
-            definition, hazard.workflow_state, _facts(hazard, now), caller.role
+            definition, hazard.workflow_state, _facts(ctx, hazard, now), caller.role
         ),
     }

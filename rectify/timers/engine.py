@@ -117,7 +117,8 @@ def _isolated(uow: UnitOfWork, ctx: Context, due: Due, hazard: HazardRow, now: d
 def _fire(uow: UnitOfWork, ctx: Context, due: Due, hazard: HazardRow, now: datetime) -> str:
     """Apply the timer's event; `skipped` when its definition or the workflow says the hazard
     has moved on (nothing changes then, and the batch goes on)."""
-    chosen = timer_event(due.kind).on_timer(hazard, due, ctx.policy, now)
+    policy = ctx.policy.for_(hazard.region_code, hazard.industry)
+    chosen = timer_event(due.kind).on_timer(hazard, due, policy, now)
     if chosen is None:
         return "skipped"
     trigger, extra = chosen

@@ -1,4 +1,5 @@
-"""The deadline policy (config/policy.toml): timers and escalation ladder per grade, loaded and
+"""The deadline policy (config/policy.toml): timers and escalation ladder per grade, overrides
+for a region prefix and/or an industry (the most specific match winning, key by key), loaded and
 checked with pydantic, and the deadline arithmetic in calendar or Chinese working days.
 
 Working days come from a calendar source (the process's `CalendarStore`, bound by
@@ -34,6 +35,8 @@ __all__ = [
     "TIMER_KINDS",
     "CalendarSource",
     "ClosureRule",
+    "Override",
+    "SelfCheck",
     "Counted",
     "DayMode",
     "GradePolicy",
@@ -51,8 +54,14 @@ TIMER_KINDS: tuple[str, ...] = (
     "reminder",
     "rectification",
     "verification_due",
+    "resumption_review",
     "judicial_decision_due",
+    "closure_decision_due",
+    "reconsideration_window",
+    "reconsideration_answer_due",
 )
+"""Every timer rule a grade's policy names. `resumption_review` is the length of the
+verification timer when the confirmation is a resumption application (production suspended)."""
 GRADES: tuple[str, ...] = ("general", "major")
 
 # check_horizon covers every working-day timer started up to this long after `now`.
@@ -101,6 +110,8 @@ class _Model(BaseModel):
 class TimerRule(_Model):
     duration: Duration
     days: DayMode = DayMode.calendar
+    # progress_due only: restarted by every progress report (True) or started once (False)
+    recurring: bool = False
 
     @model_validator(mode="after")
     def _positive(self) -> TimerRule:
@@ -111,7 +122,8 @@ class TimerRule(_Model):
 
 class LadderStep(_Model):
     after: Duration
-    action: Literal["notify", "list_for_supervision", "recommend_suspension"]
+    days: DayMode = DayMode.calendar  # `after` in calendar or Chinese working days
+    action: Literal["notify", "list_for_supervision", "recommend_suspension", "recommend_penalty"]
     mode: Literal["auto", "notify"]
     level: Literal["county", "city", "province"] | None = None
     requires: Literal["overdue", "listed_and_overdue"] = "overdue"
@@ -121,10 +133,10 @@ class LadderStep(_Model):
         _non_negative(self.after)
         if self.action == "list_for_supervision" and self.level is None:
             raise ValueError("a list_for_supervision step needs a level (county, city, province)")
-        if self.action == "recommend_suspension" and self.mode == "auto":
+        if self.action in ("recommend_suspension", "recommend_penalty") and self.mode == "auto":
             raise ValueError(
-                "recommend_suspension must be mode 'notify': order_suspension is a dispatcher's "
-                "decision with an order number"
+                f"{self.action} must be mode 'notify': a suspension order or a penalty is a "
+                "person's decision with a document number"
             )
         return self
 
@@ -149,6 +161,9 @@ class GradePolicy(_Model):
 
 class ClosureRule(_Model):
     windows: list[tuple[int, Duration]]
+    # Only penalties whose legal basis cites one of these laws count (安全生产法 art. 113 counts
+    # the penalties of the work-safety administration).
+    laws: list[str] = ["安全生产法"]
 
     @model_validator(mode="after")
     def _sane(self) -> ClosureRule:
@@ -173,10 +188,56 @@ class Counted:
     rule: str | None = None
 
 
+class SelfCheck(_Model):
+    """The self-check path (16号令 art. 15): may a general hazard the enterprise found itself be
+    rectified and accepted within the enterprise (its person in charge verifying)?"""
+
+    allowed: bool = True
+
+
+class Override(_Model):
+    """Policy for a region prefix and/or an industry: any timer, ladder or the closure rule,
+    replacing the general policy's key by key; the most specific match wins."""
+
+    name: str
+    source: str  # the law or procedure it follows, or "ours, not the law's"
+    region: str | None = None  # a region code prefix: "14" (山西), "4201", "420102", ...
+    industry: str | None = None  # the hazard's industry, exactly
+    grades: dict[Literal["general", "major"], dict[str, Any]] = {}
+    closure_rule: dict[str, Any] | None = None
+    self_check: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _scoped(self) -> Override:
+        if self.region is None and self.industry is None:
+            raise ValueError(f"override {self.name!r} needs a region prefix, an industry or both")
+        if self.region is not None and not (self.region.isascii() and self.region.isdigit()):
+            raise ValueError(f"override {self.name!r}: region must be a prefix of digits")
+        for grade, part in self.grades.items():
+            unknown = sorted(set(part) - {"timers", "ladder"})
+            if unknown:
+                raise ValueError(f"override {self.name!r}: grades.{grade}: unknown {unknown}")
+        return self
+
+    def matches(self, region_code: str, industry: str) -> bool:
+        return (self.region is None or region_code.startswith(self.region)) and (
+            self.industry is None or industry == self.industry
+        )
+
+    @property
+    def specificity(self) -> tuple[int, bool]:
+        return (len(self.region or ""), self.industry is not None)
+
+
 class Policy(_Model):
     grades: dict[Literal["general", "major"], GradePolicy]
     closure_rule: ClosureRule
+    self_check: SelfCheck = SelfCheck()
+    overrides: list[Override] = []
+    # The overrides a resolved policy applied, least specific first (empty: the general one).
+    applied: tuple[str, ...] = ()
     _calendar: CalendarSource | None = PrivateAttr(default=None)
+    _resolved: dict[tuple[str, str], Policy] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _both_grades(self) -> Policy:
@@ -188,7 +249,53 @@ class Policy(_Model):
     def use_calendar(self, source: CalendarSource) -> Policy:
         """Count working days with this source (the process's CalendarStore)."""
         self._calendar = source
+        self._resolved.clear()
         return self
+
+    def for_(self, region_code: str, industry: str) -> Policy:
+        """The policy that applies to a hazard of this region and industry: the general policy
+        with every matching override laid over it, the most specific last (region prefix length
+        first, then an industry), key by key. Cached: a process has few such pairs."""
+        key = (region_code, industry)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = self._resolve(region_code, industry)
+        return found
+
+    def _resolve(self, region_code: str, industry: str) -> Policy:
+        matching = sorted(
+            (o for o in self.overrides if o.matches(region_code, industry)),
+            key=lambda o: o.specificity,
+        )
+        if not matching:
+            return self
+        data = self.model_dump(mode="python", exclude={"overrides", "applied"})
+        for o in matching:
+            for grade, part in o.grades.items():
+                data["grades"][grade]["timers"] |= part.get("timers", {})
+                if "ladder" in part:
+                    data["grades"][grade]["ladder"] = part["ladder"]
+            if o.closure_rule:
+                data["closure_rule"] |= o.closure_rule
+            if o.self_check:
+                data["self_check"] |= o.self_check
+        data["applied"] = tuple(o.name for o in matching)
+        resolved = Policy.model_validate(data)
+        resolved._calendar = self._calendar
+        return resolved
+
+    @property
+    def rule_name(self) -> str:
+        """What a history says of the rule that applied: the overrides, or the general policy."""
+        return " + ".join(self.applied) or "general"
+
+    def ladder_due(self, step: LadderStep, missed_at: datetime) -> Counted:
+        """When a ladder step falls due after the deadline was missed (calendar or working)."""
+        start = _as_utc(missed_at)
+        if step.days is DayMode.calendar:
+            return Counted(start + step.after)
+        label = f"ladder {iso_duration(step.after)} {step.days.value}"
+        return _count_working(self.calendar, start, step.after, 1, label)
 
     @property
     def calendar(self) -> Calendar:

@@ -40,11 +40,21 @@ class Transition(BaseModel):
     payload: dict[str, Any] = {}
 
 
+class GuardInfo(BaseModel):
+    """What a guard is called for people and where its rule comes from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str
+    source: str
+
+
 class Trigger(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: str
     roles: list[str]
+    source: str | None = None  # the law or procedure it follows ([ours] for a product default)
     creates: bool = False  # starts a history (report)
     internal: bool = False  # recorded by its own use case (an upload), never fired directly
     transitions: list[Transition]
@@ -59,6 +69,7 @@ class Definition(BaseModel):
     version: int
     label: str
     regions: list[Region]
+    guards: dict[str, GuardInfo] = {}  # label and source of each guard the transitions use
     triggers: dict[str, Trigger]
     content_hash: str = ""
 
@@ -74,6 +85,13 @@ class Definition(BaseModel):
             problems += [f"{name}: unknown role {x}" for x in trig.roles if x not in ROLES]
             for t in trig.transitions:
                 problems += _check_transition(name, t, regions)
+                if self.guards:  # a file that describes its guards describes every one it uses
+                    problems += [
+                        f"{name}: guard {g} is not described under guards:"
+                        for g in t.guards
+                        if g not in self.guards
+                    ]
+        problems += [f"guards: unknown guard {g}" for g in self.guards if g not in GUARDS]
         if problems:
             raise ValueError("; ".join(problems))
         return self

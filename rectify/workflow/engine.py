@@ -47,12 +47,20 @@ class Rule:
 
     def refusals(self, before: WorkflowState, facts: Facts, payload: dict | None) -> list[str]:
         """Why the blocking states and guards refuse this rule (empty when it may fire)."""
-        reasons = [f"{f} is {before[f]}" for f, states in self.unless if before[f] in states]
+        return [reason for reason, _ in self.refused_by(before, facts, payload)]
+
+    def refused_by(
+        self, before: WorkflowState, facts: Facts, payload: dict | None
+    ) -> list[tuple[str, str | None]]:
+        """(reason, the guard that gave it; None for a blocking state) for each refusal."""
+        out: list[tuple[str, str | None]] = [
+            (f"{f} is {before[f]}", None) for f, states in self.unless if before[f] in states
+        ]
         for name in self.guards:
             reason = GUARDS[name](before, facts, payload)
             if reason:
-                reasons.append(reason)
-        return reasons
+                out.append((reason, name))
+        return out
 
 
 _COMPILED: dict[int, tuple[Definition, dict[str, tuple[Rule, ...]]]] = {}
@@ -110,18 +118,19 @@ def decide(
     after, moved, refused = dict(before), set(), []
     for rule in rules:  # the primary region decides whether the trigger fires
         if rule.primary and rule.field not in moved and rule.matches(before, payload):
-            reasons = rule.refusals(before, facts, payload)
-            refused += reasons
-            if not reasons:
+            found = rule.refused_by(before, facts, payload)
+            refused += found
+            if not found:
                 moved.add(rule.field)
                 after[rule.field] = rule.to or after[rule.field]
     if not moved:
         if refused:
-            reasons = list(dict.fromkeys(refused))
+            reasons = list(dict.fromkeys(reason for reason, _ in refused))
             raise GuardFailed(
                 f"{trigger} refused: " + "; ".join(reasons),
                 state=before,
                 reasons=reasons,
+                sources=_sources(definition, spec.source, refused),
                 allowed_triggers=allowed_triggers(definition, before, facts, role),
             )
         raise _not_allowed(definition, trigger, before, facts, role)
@@ -135,6 +144,20 @@ def decide(
             moved.add(rule.field)
             after[rule.field] = rule.to or after[rule.field]
     return after
+
+
+def _sources(
+    definition: Definition, trigger_source: str | None, refused: list[tuple[str, str | None]]
+) -> list[str]:
+    """Where each refusing rule comes from (the guard's source; the trigger's for a blocking
+    state), as the definition cites them; empty for a definition that cites none."""
+    out = []
+    for _, guard in refused:
+        info = definition.guards.get(guard) if guard else None
+        source = info.source if info else trigger_source
+        if source and source not in out:
+            out.append(source)
+    return out
 
 
 def _not_allowed(

@@ -22,6 +22,10 @@ class Facts:
     penalty_count: int = 0
     violation: bool = False
     plan_missing: tuple[str, ...] = ()
+    # The self-check path (16号令 art. 15): a general hazard the enterprise reported itself,
+    # where the policy allows it; and whether the enterprise is handling it on that path.
+    self_check: bool = False
+    self_managed: bool = False
 
 
 Guard = Callable[[dict[str, str], Facts, dict[str, Any] | None], str | None]
@@ -53,9 +57,12 @@ def plan_complete(state: dict[str, str], facts: Facts, payload: dict | None) -> 
     return None
 
 
+NOT_FILED = frozenset({"not_filed", "not_filed_upheld", "not_filed_final"})
+
+
 def penalty_or_waiver(state: dict[str, str], facts: Facts, payload: dict | None) -> str | None:
     # 不得以整改代替处罚: a violation, or a case the police declined, needs a penalty on file.
-    needs_penalty = facts.violation or state.get("judicial") == "not_filed"
+    needs_penalty = facts.violation or state.get("judicial") in NOT_FILED
     if not needs_penalty or facts.penalty_count > 0 or payload is None:
         return None
     if payload.get("penalty_waiver_reason"):
@@ -67,10 +74,27 @@ def penalty_or_waiver(state: dict[str, str], facts: Facts, payload: dict | None)
     )
 
 
+def self_check_allowed(state: dict[str, str], facts: Facts, payload: dict | None) -> str | None:
+    if facts.self_check:
+        return None
+    return (
+        "only a general hazard the enterprise found in its own check (source self_check) takes "
+        "the self-check path, and only where the policy allows it; the office assigns the rest"
+    )
+
+
+def self_managed(state: dict[str, str], facts: Facts, payload: dict | None) -> str | None:
+    if facts.self_managed:
+        return None
+    return "the hazard is not on the self-check path: the office handles it"
+
+
 GUARDS: dict[str, Guard] = {
     "before_deadline": before_deadline,
     "no_pending_extension": no_pending_extension,
     "extension_pending": extension_pending,
     "plan_complete": plan_complete,
     "penalty_or_waiver": penalty_or_waiver,
+    "self_check_allowed": self_check_allowed,
+    "self_managed": self_managed,
 }

@@ -42,7 +42,7 @@ def eventful(world: World) -> int:
     hid = w.report(grade="general", violation=True)["id"]
     w.fire(hid, "dispatcher", "assign", assignee="王工")
     clock.advance(hours=2)
-    w.fire(hid, "inspector", "regrade", grade="major", basis="复核为重大隐患")
+    w.fire(hid, "inspector", "regrade", grade="major", basis="工贸企业重大事故隐患判定标准 第四条")
     w.fire(hid, "enterprise", "accept", plan=w.plan("major"))
     clock.advance(days=1)
     w.fire(hid, "dispatcher", "list_for_supervision", level="county", document_no="督〔2026〕1号")

@@ -63,6 +63,8 @@ def _options(world: World, hazard: dict[str, Any], now: datetime) -> dict[str, l
         penalty_count=len(hazard["penalties"]),
         violation=hazard["violation"],
         plan_missing=tuple(plan_missing(plan, hazard["grade"])) if plan else (),
+        self_check=hazard["grade"] == "general" and hazard["source"] == "self_check",
+        self_managed=hazard["self_managed"],
     )
     state = {k: hazard[k] for k in ("state", "supervision", "production", "judicial")}
     allowed = allowed_triggers(definition, state, facts)
@@ -120,10 +122,33 @@ def _payload(trigger: str, hazard: dict[str, Any], now: datetime, shas: list[str
         case "regrade":
             return {
                 "grade": "major" if hazard["grade"] == "general" else "general",
-                "basis": "复核",
+                "basis": "重大火灾隐患判定方法 5.1.2",
             }
         case "record_penalty":
             return {"decision_no": "罚-1", "kind": "fine", "amount_yuan": 500, "legal_basis": "法"}
+        # Version 2's own steps.
+        case "decide_closure":
+            decision = draw(st.sampled_from(["approved", "rejected"]))
+            return {"decision": decision, "decided_on": now.date().isoformat()} | {
+                "decision_no": "政-1",
+                "deciding_body": "区政府",
+            }
+        case "request_reconsideration":
+            return {"document_no": "复-1", "reason": "证据充分"}
+        case "request_filing_supervision":
+            return {"procuratorate": "区检察院", "document_no": "监-1", "reason": "应当立案"}
+        case "order_on_the_spot":
+            return {"measures": ["stop_work"], "scope": "一号车间", "reason": "随时可能发生事故"}
+        case "record_suspension_refusal":
+            return {"facts": "擅自恢复生产"}
+        case "self_assign":
+            return {"assignee": "安全员"}
+        case "self_verify":
+            return {"verifier": "安全负责人", "note": "已自查合格"}
+        case "self_close":
+            return {"note": "自行销号", "penalty_waiver_reason": "情节轻微已整改"}
+        case "take_over":
+            return {"reason": "监管部门接管"}
         case "deadline_recomputed":
             return {
                 "previous_deadline": hazard["deadline"],
@@ -156,7 +181,7 @@ def test_replay_equals_the_stored_state_after_every_step(world: World, data: st.
         title="随机隐患",
         grade=data.draw(st.sampled_from(["general", "major"])),
         industry="商贸",
-        source="inspection",
+        source=data.draw(st.sampled_from(["inspection", "self_check"])),
         violation=data.draw(st.booleans()),
     )
     hid = hazards.report(ctx=world.ctx, caller=callers["inspector"], data=report)["id"]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 import typer
-import yaml
 
 from rectify.audit import versions
 from rectify.audit.models import WorkflowVersion
@@ -17,32 +14,15 @@ from rectify.audit.verify import verify
 from rectify.auth.scope import Caller
 from rectify.config import Settings
 from rectify.context import Context, build_context
-from rectify.evidence import service as evidence
-from rectify.exceptions import ConfigurationError, InvalidInput, TriggerNotAllowed
+from rectify.exceptions import ConfigurationError, InvalidInput
 from rectify.hazards import service as hazards
 from rectify.hazards.models import HazardCreate
-from rectify.hazards.triggers import REGISTRY, Trigger
 from rectify.startup import prepare
 from rectify.workflow.definition import load_registry
-from tests.support import HOME, World, png
+from tests.support import HOME, World
 
 V1 = Settings().workflows_dir / "hazard.v1.yaml"
 AUDITOR = Caller(role="auditor", name="a")
-
-
-def _v2(folder: Path) -> None:
-    """v1 plus a review step: verified → reviewed (已复核), and close only from reviewed."""
-    doc = yaml.safe_load(V1.read_text(encoding="utf-8"))
-    doc["version"] = 2
-    doc["regions"][0]["states"]["reviewed"] = "已复核"
-    doc["triggers"]["review"] = {
-        "label": "复核",
-        "roles": ["dispatcher"],
-        "transitions": [{"region": "main", "from": ["verified"], "to": "reviewed"}],
-    }
-    doc["triggers"]["close"]["transitions"][0]["from"] = ["reviewed"]
-    text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
-    (folder / "hazard.v2.yaml").write_text(text, encoding="utf-8")
 
 
 def _fire(ctx: Context, caller: Caller, hid: int, trigger: str, **payload: object) -> dict:
@@ -51,63 +31,53 @@ def _fire(ctx: Context, caller: Caller, hid: int, trigger: str, **payload: objec
     )
 
 
-class Review(Trigger):
-    """复核: v2's new step, defined as every trigger is (no payload, no effect beyond its move)."""
-
-    name: ClassVar[str] = "review"
+CLOSURE = {"decision_no": "提关〔2026〕1号", "reason": "停产整顿后仍不具备安全生产条件"}
 
 
-def test_v2_beside_v1_in_flight(
-    world: World, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_v1_in_flight_finishes_under_v1_while_new_hazards_run_v2(
+    world: World, settings: Settings, tmp_path: Path
 ) -> None:
-    monkeypatch.setitem(REGISTRY, "review", Review)
+    """A hazard reported before version 2 was deployed keeps version 1 to the end (its closure is
+    ordered at once); one reported after starts on version 2 (the closure is requested, then the
+    government decides); both replay consistently and every chain verifies."""
     dispatcher = Caller(role="dispatcher", name="dispatcher", region_code=HOME)
-    enterprise = Caller(role="enterprise", name="e", enterprise_id=world.home_firm)
-    inspector = Caller(role="inspector", name="i", region_code=HOME)
-    old = world.to("rectifying")
     folder = tmp_path / "workflows"
     folder.mkdir()
     (folder / V1.name).write_bytes(V1.read_bytes())
-    _v2(folder)
-    ctx = build_context(settings.model_copy(update={"workflows_dir": folder}), clock=world.clock)
+    before = build_context(settings.model_copy(update={"workflows_dir": folder}), clock=world.clock)
     try:
-        with ctx.db.write() as session:
-            versions.record(session=session, registry=ctx.registry, now=ctx.now())
         data = HazardCreate(
             enterprise_id=world.home_firm,
             title="配电箱无防护",
-            grade="general",
+            grade="major",
             industry="商贸",
             source="inspection",
         )
-        reported = hazards.report(ctx=ctx, caller=inspector, data=data)
-        new = reported["id"]
-        assert reported["workflow"] == {"name": "hazard", "version": 2}
-        _fire(ctx, dispatcher, new, "assign", assignee="王工")
-        _fire(ctx, enterprise, new, "accept", plan=world.plan())
-        for seed, hid in enumerate((old, new)):
-            # Through this process's context: the client's knows v1 only.
-            stream = io.BytesIO(png(seed))
-            upload = evidence.upload(
-                ctx=ctx, caller=enterprise, hazard_id=hid, stream=stream, filename="a.png"
-            )
-            sha = upload["sha256"]
-            _fire(ctx, enterprise, hid, "confirm_rectified", summary="已整改", evidence=[sha])
-            _fire(ctx, inspector, hid, "verify_pass", note="合格")
-        with pytest.raises(InvalidInput):
-            _fire(ctx, dispatcher, old, "review")  # v1 has no such trigger
-        assert _fire(ctx, dispatcher, old, "close", note="销号")["state"] == "closed"
-        with pytest.raises(TriggerNotAllowed):
-            _fire(ctx, dispatcher, new, "close", note="销号")  # v2 closes only after review
-        assert _fire(ctx, dispatcher, new, "review")["state_label"] == "已复核"
-        assert _fire(ctx, dispatcher, new, "close", note="销号")["state"] == "closed"
-        for hid, version in ((old, 1), (new, 2)):
-            body = replay(ctx=ctx, caller=AUDITOR, hazard_id=hid)
-            assert body["consistent"], body["divergences"]
-            assert body["workflow"]["version"] == version and body["state"] == "closed"
-        assert verify(ctx=ctx)["ok"] is True
+        old = hazards.report(ctx=before, caller=dispatcher, data=data)["id"]
+        _fire(before, dispatcher, old, "assign", assignee="王工")
     finally:
-        ctx.db.dispose()
+        before.db.dispose()
+    ctx = world.ctx  # v1 and v2 deployed, as after the upgrade
+    new = hazards.report(ctx=ctx, caller=dispatcher, data=data)["id"]
+    _fire(ctx, dispatcher, new, "assign", assignee="王工")
+    assert world.get(old)["workflow"] == {"name": "hazard", "version": 1}
+    assert world.get(new)["workflow"] == {"name": "hazard", "version": 2}
+    for hid in (old, new):
+        _fire(ctx, dispatcher, hid, "order_suspension", order_no="停1", reason="重大隐患")
+        _fire(ctx, dispatcher, hid, "order_closure", **CLOSURE)
+    assert world.get(old)["state"] == "closed" and world.get(old)["production"] == "shut_down"
+    assert world.get(new)["state"] == "assigned"
+    assert world.get(new)["production"] == "closure_requested"
+    with pytest.raises(InvalidInput):  # version 1 has no such trigger
+        _fire(ctx, dispatcher, old, "decide_closure", decision="approved")
+    decided = {"decided_on": "2026-03-02", "decision_no": "政关1", "deciding_body": "区政府"}
+    body = _fire(ctx, dispatcher, new, "decide_closure", decision="approved", **decided)
+    assert body["state"] == "closed" and body["production"] == "shut_down"
+    for hid, version in ((old, 1), (new, 2)):
+        replayed = replay(ctx=ctx, caller=AUDITOR, hazard_id=hid)
+        assert replayed["consistent"], replayed["divergences"]
+        assert replayed["workflow"]["version"] == version and replayed["state"] == "closed"
+    assert verify(ctx=ctx)["ok"] is True
 
 
 def test_a_changed_v1_is_refused_at_start_up(

@@ -450,7 +450,7 @@ def test_auditor_reads_everything_in_scope_but_changes_nothing(scene: Scene) -> 
             "officers": ["甲", "乙"],
             "attachments": [before["evidence"][0]["sha256"]],
         },
-        "regrade": {"grade": "major", "basis": "判定标准 第四条"},
+        "regrade": {"grade": "major", "basis": "工贸企业重大事故隐患判定标准 第四条"},
     }
     cells = []
     for trigger in TRIGGER_ROLES:

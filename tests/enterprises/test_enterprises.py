@@ -4,11 +4,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from alembic import command
+from sqlalchemy import create_engine, text
 
+from rectify.database.migrate import alembic_config
 from rectify.enterprises.codes import credit_code_check_char
+from tests.database.test_migrate import fresh_url  # noqa: F401  (a fixture)
 from tests.support import World
 
 API = "/api/v1"
@@ -50,7 +55,7 @@ def test_a_valid_credit_code_registers_the_enterprise(world: World) -> None:
         assert body["credit_code"] == code(first17)
         assert body["region_code"] == "420102" and body["industry"] == "危险化学品"
         assert body["closure_recommended"] is False
-        assert body["penalty_counts"] == {"total": 0, "last_180_days": 0, "last_365_days": 0}
+        assert body["penalty_counts"] == counts(0, 0, 0)
         got = world.client.get(f"{API}/enterprises/{body['id']}", headers=world.h("dispatcher"))
         assert got.status_code == 200 and got.json() == body
 
@@ -107,6 +112,15 @@ def test_a_duplicate_is_409_and_outside_the_district_403(world: World) -> None:
 # -- penalties and the closure rule ---------------------------------------------------------
 
 
+def counts(total: int, in_180: int, in_365: int) -> dict[str, Any]:
+    """The enterprise view's penalty counts in the shipped policy's windows (art. 113)."""
+    windows = [
+        {"days": 180, "threshold": 3, "count": in_180},
+        {"days": 365, "threshold": 4, "count": in_365},
+    ]
+    return {"total": total, "counted_laws": ["安全生产法"], "windows": windows}
+
+
 def penalise(world: World, hid: int, n: int, who: str = "inspector") -> None:
     for i in range(n):
         world.fire(
@@ -135,13 +149,13 @@ def test_three_penalties_in_180_days_recommend_closure(world: World) -> None:
     penalise(world, hid, 2)
     body = firm(world)
     assert body["closure_recommended"] is False
-    assert body["penalty_counts"] == {"total": 2, "last_180_days": 2, "last_365_days": 2}
+    assert body["penalty_counts"] == counts(2, 2, 2)
     assert closure_events(world, hid) == []
     world.clock.advance(days=100)
     penalise(world, hid, 1, who="dispatcher")
     body = firm(world)
     assert body["closure_recommended"] is True
-    assert body["penalty_counts"] == {"total": 3, "last_180_days": 3, "last_365_days": 3}
+    assert body["penalty_counts"] == counts(3, 3, 3)
     events = closure_events(world, hid)
     assert len(events) == 1
     assert events[0]["actor"] == "system:scheduler"
@@ -161,13 +175,13 @@ def test_penalties_older_than_180_days_do_not_count_but_four_in_a_year_do(world:
     world.clock.advance(days=100)
     penalise(world, hid, 1)  # day 200: the first is 200 days old, 2 within 180 days
     body = firm(world)
-    assert body["penalty_counts"] == {"total": 3, "last_180_days": 2, "last_365_days": 3}
+    assert body["penalty_counts"] == counts(3, 2, 3)
     assert body["closure_recommended"] is False
     assert closure_events(world, hid) == []
     world.clock.advance(days=100)
     penalise(world, hid, 1)  # day 300: still 2 within 180 days, but 4 within 365
     body = firm(world)
-    assert body["penalty_counts"] == {"total": 4, "last_180_days": 2, "last_365_days": 4}
+    assert body["penalty_counts"] == counts(4, 2, 4)
     assert body["closure_recommended"] is True
     [event] = closure_events(world, hid)
     assert event["actor"] == "system:scheduler"
@@ -178,7 +192,7 @@ def test_no_closure_without_a_major_hazard_or_for_penalties_over_a_year_old(worl
     general = world.report("dispatcher_elsewhere", enterprise_id=world.other_firm)["id"]
     penalise(world, general, 4, who="inspector_elsewhere")
     other = firm(world, world.other_firm, who="dispatcher_elsewhere")
-    assert other["penalty_counts"] == {"total": 4, "last_180_days": 4, "last_365_days": 4}
+    assert other["penalty_counts"] == counts(4, 4, 4)
     assert other["closure_recommended"] is False
     assert closure_events(world, general, who="auditor_elsewhere") == []
     # The home firm: a major hazard, but two of its four penalties are over a year old.
@@ -187,6 +201,92 @@ def test_no_closure_without_a_major_hazard_or_for_penalties_over_a_year_old(worl
     world.clock.advance(days=366)
     penalise(world, hid, 2)
     body = firm(world)
-    assert body["penalty_counts"] == {"total": 4, "last_180_days": 2, "last_365_days": 2}
+    assert body["penalty_counts"] == counts(4, 2, 2)
     assert body["closure_recommended"] is False
     assert closure_events(world, hid) == []
+
+
+def test_penalties_count_by_their_decision_date_and_under_the_laws_listed(world: World) -> None:
+    """安全生产法第一百一十三条 counts penalties decided within the window, under the work-safety
+    law: one recorded today but decided 200 days ago, or one under the fire law, does not
+    count (the policy's `laws`)."""
+    hid = world.report(grade="major")["id"]
+    long_ago = (world.clock.now - timedelta(days=200)).date().isoformat()
+    world.fire(
+        hid,
+        "inspector",
+        "record_penalty",
+        decision_no="罚-旧",
+        kind="fine",
+        legal_basis="安全生产法第一百零二条",
+        decided_on=long_ago,
+    )
+    world.fire(
+        hid, "inspector", "record_penalty", decision_no="罚-消防", kind="warning",
+        legal_basis="消防法第六十条",
+    )  # fmt: skip
+    penalise(world, hid, 2)
+    body = firm(world)
+    assert body["penalty_counts"] == counts(4, 2, 3)
+    assert body["closure_recommended"] is False  # 2 within 180 days, 3 within a year
+    recorded = [e for e in world.history(hid) if e["trigger"] == "record_penalty"]
+    assert recorded[0]["payload"]["decided_on"] == long_ago
+    assert recorded[1]["payload"]["decided_on"] == world.clock.now.date().isoformat()
+    assert world.get(hid)["penalties"][0]["decided_on"] == long_ago
+
+
+def test_a_decision_date_in_the_future_or_not_a_date_is_422(world: World) -> None:
+    hid = world.report(grade="major")["id"]
+    base = {"decision_no": "罚", "kind": "fine", "legal_basis": "安全生产法第一百零二条"}
+    tomorrow = (world.clock.now + timedelta(days=2)).date().isoformat()
+    for bad in (tomorrow, "2026/03/01", 20260301, "2026-02-30"):
+        r = world.client.post(
+            f"{API}/hazards/{hid}/transitions",
+            json={"trigger": "record_penalty", "payload": base | {"decided_on": bad}},
+            headers=world.h("inspector"),
+        )
+        assert r.status_code == 422, (bad, r.text)
+        assert [e["field"] for e in r.json()["errors"]] == ["payload.decided_on"], bad
+
+
+def test_penalties_recorded_before_decided_on_get_the_china_date_of_their_record(
+    fresh_url: str,  # noqa: F811
+) -> None:
+    """Migration 0008: a penalty recorded at 20:00 UTC on 1 March was recorded on 2 March in
+    China, and art. 113 counts it from that day."""
+    config = alembic_config(fresh_url)
+    command.upgrade(config, "0007")
+    engine = create_engine(fresh_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO enterprises (id, name, credit_code, industry, region_code, "
+                "closure_recommended, created_at) VALUES (1, 'e', :c, 'x', '420102', false, "
+                "CURRENT_TIMESTAMP)"
+            ),
+            {"c": code()},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO hazards (id, enterprise_id, region_code, title, description, grade, "
+                "industry, source, location, violation, state, supervision, production, "
+                "judicial, workflow_name, workflow_version, version, head_hash, reported_by, "
+                "verify_failures, penalty_count, created_at, updated_at, deadline_provisional) "
+                "VALUES (1, 1, '420102', 't', '', 'major', 'x', 'inspection', '', false, "
+                "'reported', 'none', 'normal', 'none', 'hazard', 1, 1, :h, 'a', 0, 1, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, false)"
+            ),
+            {"h": "0" * 64},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO penalties (hazard_id, enterprise_id, decision_no, kind, legal_basis, "
+                "recorded_by, at) VALUES (1, 1, 'd', 'fine', '安全生产法', 'x', :at)"
+            ),
+            {"at": datetime(2026, 3, 1, 20, 0, tzinfo=UTC)},
+        )
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        day = conn.execute(text("SELECT decided_on FROM penalties")).scalar_one()
+    engine.dispose()
+    assert str(day) == "2026-03-02"

@@ -10,7 +10,7 @@ leaves the hazard `verified`), so that one test seeds the row.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -18,11 +18,18 @@ import pytest
 from rectify.hazards.models import Hazard
 from tests.support import World
 
+CHINA = timezone(timedelta(hours=8))
 FIELDS = ("state", "supervision", "production", "judicial")
 POLICY_DAYS = {"general": 7, "major": 30}  # rectification deadline by grade (config/policy.toml)
 LIST = {"level": "county", "document_no": "洪安委办督〔2026〕1号"}
 SUSPEND = {"order_no": "洪应急停〔2026〕1号", "reason": "重大事故隐患未按期整改"}
-CLOSURE = {"decision_no": "洪政关〔2026〕1号", "reason": "停产整顿后仍不具备安全生产条件"}
+CLOSURE = {"decision_no": "洪应急提〔2026〕1号", "reason": "停产整顿后仍不具备安全生产条件"}
+DECIDED = {
+    "decision": "approved",
+    "decided_on": "2026-03-02",
+    "decision_no": "洪政关〔2026〕1号",
+    "deciding_body": "武汉市洪山区人民政府",
+}
 PENALTY = {
     "decision_no": "洪应急罚〔2026〕1号",
     "kind": "fine",
@@ -132,7 +139,8 @@ def record_penalty(t: Track, who: str) -> None:
     penalty = t.body["penalties"][-1]
     assert {k: penalty[k] for k in PENALTY} == PENALTY
     assert penalty["recorded_by"] == f"{who}:{who}"
-    assert event["payload"] == PENALTY
+    today = t.now.astimezone(CHINA).date().isoformat()  # the decision's date, completed
+    assert event["payload"] == PENALTY | {"decided_on": today} and penalty["decided_on"] == today
 
 
 def regrade(t: Track, who: str, grade: str, given: bool = False) -> None:
@@ -197,14 +205,19 @@ def order_suspension(t: Track) -> None:
 
 
 def order_closure(t: Track) -> None:
+    """Version 2: the office asks the government (安全生产法 art. 113), the government decides."""
+    state = t.body["state"]
     event = t.apply("dispatcher", "order_closure", **CLOSURE)
     assert event["from"]["production"] == "suspended"
+    assert t.body["production"] == "closure_requested" and t.body["state"] == state
+    assert "closure_decision_due" in timers(t.body) and event["payload"] == CLOSURE
+    event = t.apply("dispatcher", "decide_closure", **DECIDED)
     assert t.body["production"] == "shut_down" and t.body["state"] == "closed"
     assert t.body["resolution"] == "shut_down"
     left = set(timers(t.body))
     assert not left & {"plan_due", "progress_due", "rectification", "reminder"}
-    assert "verification_due" not in left
-    assert event["payload"] == CLOSURE
+    assert not left & {"verification_due", "closure_decision_due"}
+    assert event["payload"] == DECIDED
 
 
 # -- main track ------------------------------------------------------------------------------
@@ -259,11 +272,13 @@ def test_accept_revise_plan_and_report_progress(world: World) -> None:
     assert accepted["payload"]["plan"]["measures"] == "清理通道"  # the old plan stays
 
     t.apply("dispatcher", "list_for_supervision", **LIST)
+    listed_at = t.now
     world.clock.advance(days=2)
     before = t.body
     event = t.apply("enterprise", "report_progress", note="已完成六成", percent=60)
     assert event["from"] == event["to"] and t.body["deadline"] == before["deadline"]
-    assert timers(t.body)["progress_due"] == t.now + timedelta(days=3)  # reset from now
+    # 13710: progress within 3 days of the listing, once (the policy may make it recurring).
+    assert timers(t.body)["progress_due"] == listed_at + timedelta(days=3)
     assert event["payload"] == {"note": "已完成六成", "percent": 60}
 
 
@@ -590,3 +605,33 @@ def test_refused_in_state_is_409_naming_state_and_allowed_triggers(
             who, payload = _refusals(t)[trigger]
         t.refuse(who, trigger, **payload)
     t.history_unchanged()
+
+
+@pytest.mark.parametrize(
+    ("basis", "standard"),
+    [
+        ("工贸企业重大事故隐患判定标准 第四条", "industry_trade"),
+        ("依据应急管理部令第4号第三条第（二）项", "coal_mine"),
+        ("露天煤矿重大事故隐患判定标准第六条", "open_pit_coal"),
+        ("GB 35181-2017 5.1.2", "fire"),
+    ],
+)
+def test_a_regrade_names_a_standard_and_its_clause(world: World, basis: str, standard: str) -> None:
+    t = Track(world, world.to("rectifying"))
+    event = t.apply("inspector", "regrade", grade="major", basis=basis)
+    assert event["payload"]["standard"] == standard and event["payload"]["basis"] == basis
+
+
+def test_a_regrade_without_a_standard_or_a_clause_is_422(world: World) -> None:
+    hid = world.to("rectifying")
+    for basis in ("复核为重大隐患", "工贸企业重大事故隐患判定标准", "第四条"):
+        r = world.client.post(
+            f"/api/v1/hazards/{hid}/transitions",
+            json={"trigger": "regrade", "payload": {"grade": "major", "basis": basis}},
+            headers=world.h("inspector"),
+        )
+        assert r.status_code == 422, (basis, r.text)
+        [error] = r.json()["errors"]
+        assert (
+            error["field"] == "payload.basis" and "工贸企业重大事故隐患判定标准" in error["message"]
+        )

@@ -16,6 +16,7 @@ from rectify.hazards import service as hazards
 from rectify.hazards.row import HazardRow
 from rectify.timers.engine import catch_up, fire_due
 from rectify.timers.models import Timer
+from rectify.timers.policy import Policy
 from tests.support import World
 
 
@@ -85,13 +86,17 @@ def test_major_overdue_is_listed_at_city_level_at_once(world: World) -> None:
     assert events(world, hid)[-2:] == ["deadline_missed", "list_for_supervision"]
     body = world.get(hid)
     assert body["supervision"] == "listed" and body["supervision_level"] == "city"
-    # Listed and still overdue after P7D: recommend suspension, notify only.
+    # Listed and still overdue after P7D: recommend suspension and a penalty (安全生产法 art.
+    # 102), notify only: nothing is ordered.
     world.clock.advance(days=7)
     sweep(world)
-    notice = world.history(hid)[-1]
-    assert notice["trigger"] == "escalation_notice"
-    assert notice["payload"]["action"] == "recommend_suspension"
-    assert world.get(hid)["production"] == "normal"
+    notices = world.history(hid)[-2:]
+    assert [n["trigger"] for n in notices] == ["escalation_notice", "escalation_notice"]
+    assert [n["payload"]["action"] for n in notices] == [
+        "recommend_suspension",
+        "recommend_penalty",
+    ]
+    assert world.get(hid)["production"] == "normal" and world.get(hid)["penalties"] == []
 
 
 def test_progress_overdue_only_while_listed(world: World) -> None:
@@ -104,14 +109,30 @@ def test_progress_overdue_only_while_listed(world: World) -> None:
     assert "progress_overdue" not in events(world, plain)
 
 
-def test_report_progress_resets_the_progress_timer(world: World) -> None:
-    hid = world.to("rectifying")
-    world.fire(hid, "dispatcher", "list_for_supervision", level="county", document_no="督1")
+def test_progress_within_3_days_is_once_unless_the_policy_makes_it_recurring(
+    world: World,
+) -> None:
+    """13710 says "report progress within 3 days": by default a report does not restart the
+    timer; an office whose policy says `recurring = true` gets one every 3 days."""
+    once = world.to("rectifying")
+    world.fire(once, "dispatcher", "list_for_supervision", level="county", document_no="督1")
     world.clock.advance(days=2)
-    world.fire(hid, "enterprise", "report_progress", note="过半")
+    world.fire(once, "enterprise", "report_progress", note="过半")
+    world.clock.advance(days=1, seconds=1)
+    sweep(world)
+    assert "progress_overdue" in events(world, once)  # 3 days after the listing
+
+    data = world.ctx.policy.model_dump(mode="python", exclude={"overrides", "applied"})
+    for grade in ("general", "major"):
+        data["grades"][grade]["timers"]["progress_due"]["recurring"] = True
+    world.ctx.policy = Policy.model_validate(data).use_calendar(world.ctx.calendar)
+    again = world.to("rectifying")
+    world.fire(again, "dispatcher", "list_for_supervision", level="county", document_no="督2")
+    world.clock.advance(days=2)
+    world.fire(again, "enterprise", "report_progress", note="过半")
     world.clock.advance(days=2)
     sweep(world)
-    assert "progress_overdue" not in events(world, hid)
+    assert "progress_overdue" not in events(world, again)  # restarted by the report
 
 
 def test_approved_extension_moves_the_deadline_timer(world: World) -> None:

@@ -61,9 +61,13 @@ def policy() -> Policy:
     ("grade", "expected"),
     [
         ("general", {"plan_due": 1, "progress_due": 3, "reminder": 1, "rectification": 7,
-                     "verification_due": 10, "judicial_decision_due": 3}),
+                     "verification_due": 10, "resumption_review": 10, "judicial_decision_due": 3,
+                     "closure_decision_due": 30, "reconsideration_window": 3,
+                     "reconsideration_answer_due": 3}),
         ("major", {"plan_due": 1, "progress_due": 3, "reminder": 1, "rectification": 30,
-                   "verification_due": 10, "judicial_decision_due": 3}),
+                   "verification_due": 10, "resumption_review": 10, "judicial_decision_due": 3,
+                   "closure_decision_due": 30, "reconsideration_window": 3,
+                   "reconsideration_answer_due": 3}),
     ],
 )  # fmt: skip
 def test_shipped_timer_defaults(policy: Policy, grade: str, expected: dict[str, int]) -> None:
@@ -77,6 +81,7 @@ def test_shipped_ladder_general(policy: Policy) -> None:
     assert policy.grades["general"].ladder == [
         LadderStep(after=timedelta(0), action="notify", mode="notify"),
         LadderStep(after=3 * D, action="list_for_supervision", mode="auto", level="county"),
+        LadderStep(after=10 * D, action="recommend_penalty", mode="notify"),
     ]
 
 
@@ -88,6 +93,9 @@ def test_shipped_ladder_major(policy: Policy) -> None:
             action="recommend_suspension",
             mode="notify",
             requires="listed_and_overdue",
+        ),
+        LadderStep(
+            after=7 * D, action="recommend_penalty", mode="notify", requires="listed_and_overdue"
         ),
     ]
 
@@ -101,7 +109,8 @@ def test_every_shipped_default_cites_a_source() -> None:
     for i, line in enumerate(lines):
         if " = " in line and not line.startswith("#"):
             comments = "\n".join(lines[max(0, i - 6) : i])
-            assert any(tag in comments for tag in ("[law]", "[practice]", "[unsure]")), line
+            tags = ("[law]", "[practice]", "[unsure]", "[ours]")
+            assert any(tag in comments for tag in tags), line
 
 
 def test_shipped_policy_ignores_horizon_without_working_days(policy: Policy) -> None:
@@ -283,14 +292,18 @@ def write_policy(tmp_path: Path, old: str, new: str) -> Path:
     [
         ("plan_due = {", "plan_deu = {", r"unknown timer\(s\) \['plan_deu'\]"),
         ('"P7D"', '"7 days"', r"general\.timers\.rectification\.duration.*bad ISO 8601"),
-        ('"P30D"', '"P1M"', r"major\.timers\.rectification\.duration.*months are not"),
+        (
+            'rectification = { duration = "P30D"',
+            'rectification = { duration = "P1M"',
+            r"major\.timers\.rectification\.duration.*months are not",
+        ),
         ('"P7D"', "7", r"rectification\.duration.*ISO 8601 duration string"),
         ('"P7D"', '"-P7D"', r"rectification\.duration.*bad ISO 8601"),
         ('"P10D"', '"PT0S"', r"verification_due.*must be positive"),
         ('action = "notify"', 'action = "shout"', r"general\.ladder\.0\.action"),
         ('level = "county"', 'level = "town"', r"general\.ladder\.1\.level"),
         ('level = "county"\n', "", r"needs a level"),
-        ('mode = "notify"\nrequires = "listed', 'mode = "auto"\nrequires = "listed', "dispatcher"),
+        ('mode = "notify"\nrequires = "listed', 'mode = "auto"\nrequires = "listed', "decision"),
         ('days = "calendar" }', 'dayz = "calendar" }', r"plan_due\.dayz: unknown key"),
         ('days = "calendar" }', 'days = "business" }', r"plan_due\.days"),
         ("[closure_rule]", "[closure]", r"closure_rule: missing; closure: unknown key"),

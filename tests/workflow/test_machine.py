@@ -17,10 +17,21 @@ NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 FACT_CASES = [
     Facts(now=NOW, deadline=NOW + timedelta(days=3)),
     Facts(now=NOW, deadline=NOW - timedelta(days=1), pending_extension=True),
-    Facts(now=NOW, violation=True),
-    Facts(now=NOW, violation=True, penalty_count=1, plan_missing=("goals",)),
+    Facts(now=NOW, violation=True, self_check=True),
+    Facts(now=NOW, violation=True, penalty_count=1, plan_missing=("goals",), self_managed=True),
 ]
-PAYLOADS = [{}, {"decision": "filed"}, {"decision": "not_filed", "penalty_waiver_reason": "x"}]
+
+
+def _cases(spec) -> list[tuple[Facts, dict]]:  # noqa: ANN001
+    """The facts and payloads that can change a trigger's answer: every guard outcome for a
+    trigger with guards or blocks, every selecting payload value (and none) for one with
+    selectors, the waiver for the penalty guard; one plain case otherwise."""
+    guarded = any(t.guards or t.unless for t in spec.transitions)
+    payloads = [{}] + [dict(t.payload) for t in spec.transitions if t.payload]
+    if any("penalty_or_waiver" in t.guards for t in spec.transitions):
+        payloads.append({"penalty_waiver_reason": "x"})
+    facts = FACT_CASES if guarded else FACT_CASES[:1]
+    return list(itertools.product(facts, payloads))
 
 
 @pytest.mark.parametrize(
@@ -36,10 +47,7 @@ def test_the_machine_and_the_rules_agree_everywhere(definition) -> None:  # noqa
         for name, spec in definition.triggers.items():
             if spec.creates:
                 continue
-            # Facts and payload matter only to a trigger with guards, blocks or selectors.
-            plain = all(not (t.guards or t.unless or t.payload) for t in spec.transitions)
-            cases = [(FACT_CASES[0], {})] if plain else itertools.product(FACT_CASES, PAYLOADS)
-            for facts, payload in cases:
+            for facts, payload in _cases(spec):
                 try:
                     ruled = decide(definition, name, before, facts, payload)
                 except (TriggerNotAllowed, GuardFailed):

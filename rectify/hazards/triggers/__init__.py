@@ -7,6 +7,7 @@ from rectify.hazards.triggers import (  # noqa: F401  (each module registers its
     evidence,
     extensions,
     penalties,
+    selfcheck,
     timer_events,
     track,
 )

@@ -29,10 +29,12 @@ from rectify.auth.scope import Caller
 from rectify.exceptions import FieldError, InvalidInput
 from rectify.hazards.row import HazardRow
 from rectify.timers.policy import Counted, Policy
+from rectify.workflow.guards import Facts
 
 if TYPE_CHECKING:
     from rectify.context import Context
     from rectify.database.uow import UnitOfWork
+    from rectify.workflow.definition import Definition
 
 __all__ = [
     "PLAN_ELEMENTS",
@@ -46,6 +48,7 @@ __all__ = [
     "absent",
     "define",
     "err",
+    "facts_of",
     "deadline_rules",
     "iso",
     "parse_instant",
@@ -78,6 +81,24 @@ def plan_missing(plan: dict[str, Any] | None, grade: str) -> list[str]:
     text is refused earlier, by the payload rules."""
     plan = plan or {}
     return [k for k in PLAN_ELEMENTS[grade] if plan.get(k) in (None, "")]
+
+
+def facts_of(hazard: HazardRow, now: datetime, policy: Policy) -> Facts:
+    """What the workflow's guards may know of a hazard beyond its state (the live path and
+    replay gather them here alike); `policy` is the hazard's (its region and industry)."""
+    grade = hazard.grade or "general"
+    return Facts(
+        now=now,
+        deadline=hazard.deadline,
+        pending_extension=hazard.pending_extension is not None,
+        penalty_count=hazard.penalty_count or 0,
+        violation=bool(hazard.violation),
+        plan_missing=tuple(plan_missing(hazard.plan, grade)) if hazard.plan else (),
+        self_check=grade == "general"
+        and hazard.source == "self_check"
+        and policy.self_check.allowed,
+        self_managed=bool(hazard.self_managed),
+    )
 
 
 # -- what the rules see ----------------------------------------------------------------------
@@ -164,6 +185,7 @@ class Effect:
     role: str
     policy: Policy
     now: datetime
+    definition: Definition | None = None  # the workflow version the hazard is pinned to
     timers: list[tuple[Any, ...]] = field(default_factory=list)
     records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
@@ -180,11 +202,17 @@ class Effect:
         if reminder.at > self.now:
             self.schedule("reminder", reminder)
 
-    def start(self, kind: str, *, first: bool = False) -> None:
-        """(Re)start a timer of the policy from now (`first`: none of its kind can exist)."""
+    def start(self, kind: str, *, first: bool = False, rule: str | None = None) -> None:
+        """(Re)start a timer of the policy from now (`first`: none of its kind can exist;
+        `rule`: the policy's rule for its length when it is not the kind's own)."""
         if not first:
             self.stop(kind)
-        self.schedule(kind, self.policy.count(kind, self.hazard.grade, self.now))
+        self.schedule(kind, self.policy.count(rule or kind, self.hazard.grade, self.now))
+
+    @property
+    def scheduled(self) -> bool:
+        """Whether the effect started any timer (its event then records the rule applied)."""
+        return any(op[0] == "schedule" for op in self.timers)
 
     def schedule(self, kind: str, due_at: datetime | Counted, step: int = 0) -> None:
         self.timers.append(("schedule", kind, due_at, step))
@@ -196,6 +224,11 @@ class Effect:
     def stop(self, *kinds: str) -> None:
         """Cancel pending timers of these kinds (all of them, with none named)."""
         self.timers.append(("cancel", kinds or None))
+
+    def offers(self, trigger: str) -> bool:
+        """Whether the hazard's workflow version has this trigger (some effects start a timer
+        only for a step their version offers)."""
+        return self.definition is not None and trigger in self.definition.triggers
 
     def record(self, table: str, row: dict[str, Any]) -> None:
         self.records.append((table, row))

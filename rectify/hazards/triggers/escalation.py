@@ -12,6 +12,7 @@ from rectify.exceptions import FieldError
 from rectify.hazards.triggers.base import (
     Effect,
     Payload,
+    Reaction,
     Situation,
     Trigger,
     absent,
@@ -22,7 +23,9 @@ from rectify.hazards.triggers.base import (
     parse_instant,
     uploaded,
 )
-from rectify.inputs import Instant, LongText, Text
+from rectify.hazards.triggers.penalties import flag_for_closure
+from rectify.inputs import Day, Instant, LongText, Text
+from rectify.timers.policy import CHINA_TZ
 from rectify.timers.service import RECTIFICATION_TIMERS
 
 
@@ -73,8 +76,24 @@ class OrderSuspension(Trigger):
 
 
 @define
+class RecordSuspensionRefusal(Trigger):
+    """登记拒不执行停产整顿 (workflow v2): the enterprise refuses a suspension order, a ground
+    for closure (安全生产法第一百一十三条)."""
+
+    name: ClassVar[str] = "record_suspension_refusal"
+    facts: LongText  # what was found: production going on, the seal broken, ...
+    found_on: Day | None = None
+
+    @classmethod
+    def react(cls, r: Reaction) -> None:
+        flag_for_closure(r, "refused_suspension")
+
+
+@define
 class OrderClosure(Trigger):
-    """提请关闭取缔: the hazard ends with the enterprise's operation."""
+    """提请关闭取缔. Version 1: the hazard ends with the enterprise's operation. Version 2: a
+    request to the people's government, which decides (安全生产法 art. 113); its timer runs until
+    `decide_closure` records the decision."""
 
     name: ClassVar[str] = "order_closure"
     decision_no: Text
@@ -82,9 +101,43 @@ class OrderClosure(Trigger):
 
     @staticmethod
     def effect(e: Effect, p: Payload) -> Payload:
-        e.hazard.set(resolution="shut_down")
-        e.stop(*RECTIFICATION_TIMERS, "verification_due")
-        return e.lapse_extension(p)
+        if e.hazard.production == "closure_requested":  # v2: requested, not yet decided
+            e.start("closure_decision_due")
+            return p
+        return _shut_down(e, p)
+
+
+def _shut_down(e: Effect, p: Payload) -> Payload:
+    e.hazard.set(resolution="shut_down")
+    e.stop(*RECTIFICATION_TIMERS, "verification_due", "closure_decision_due")
+    return e.lapse_extension(p)
+
+
+@define
+class DecideClosure(Trigger):
+    """登记关闭决定 (workflow v2): the people's government's decision on the closure the office
+    asked for: approved shuts the enterprise down and ends the hazard; rejected leaves the
+    enterprise suspended."""
+
+    name: ClassVar[str] = "decide_closure"
+    decision: Literal["approved", "rejected"]
+    decided_on: Day
+    decision_no: Text  # the government's document
+    deciding_body: Text  # e.g. 武汉市江岸区人民政府
+    note: LongText | None = None
+
+    def rules(self, s: Situation) -> list[FieldError]:
+        today = s.now.astimezone(CHINA_TZ).date()
+        if self.decided_on > today:
+            return [err("decided_on", f"must not be after today ({today.isoformat()})")]
+        return []
+
+    @staticmethod
+    def effect(e: Effect, p: Payload) -> Payload:
+        if p["decision"] == "approved":
+            return _shut_down(e, p)
+        e.stop("closure_decision_due")
+        return p
 
 
 @define
@@ -117,7 +170,8 @@ class TransferToJudicial(Trigger):
 
 @define
 class RecordJudicialDecision(Trigger):
-    """登记立案决定: filed (with the case number) or not filed."""
+    """登记立案决定: the police filed the case (with its number) or did not; in version 2 also
+    their answer to a reconsideration and the outcome of 立案监督 (国务院令第310号 art. 8, 9)."""
 
     name: ClassVar[str] = "record_judicial_decision"
     decision: Literal["filed", "not_filed"]
@@ -132,5 +186,49 @@ class RecordJudicialDecision(Trigger):
 
     @staticmethod
     def effect(e: Effect, p: Payload) -> Payload:
-        e.stop("judicial_decision_due")
+        e.stop("judicial_decision_due", "reconsideration_answer_due")
+        if e.hazard.judicial == "not_filed" and e.offers("request_reconsideration"):
+            e.start("reconsideration_window")  # v2: 3 days to ask for reconsideration
         return p
+
+
+@define
+class RequestReconsideration(Trigger):
+    """申请复议 (workflow v2): the office asks the police to reconsider a refused filing, within
+    the window (国务院令第310号 art. 9); the police answer within 3 days."""
+
+    name: ClassVar[str] = "request_reconsideration"
+    document_no: Text  # the request's own number
+    reason: LongText
+
+    @staticmethod
+    def effect(e: Effect, p: Payload) -> Payload:
+        e.stop("reconsideration_window")
+        e.start("reconsideration_answer_due")
+        return p
+
+
+@define
+class RequestFilingSupervision(Trigger):
+    """提请立案监督 (workflow v2): the police upheld their refusal; the office asks the
+    procuratorate to supervise the filing (国务院令第310号 art. 9)."""
+
+    name: ClassVar[str] = "request_filing_supervision"
+    procuratorate: Text  # e.g. 武汉市江岸区人民检察院
+    document_no: Text
+    reason: LongText
+
+
+@define
+class OrderOnTheSpot(Trigger):
+    """现场处理措施 (workflow v2): at discovery, before any assignment, an inspector orders work
+    stopped, people withdrawn or equipment stopped where safety cannot be assured (安全生产法
+    art. 65); production is suspended until a verification passes."""
+
+    name: ClassVar[str] = "order_on_the_spot"
+    measures: list[Literal["stop_work", "withdraw_people", "stop_equipment"]] = Field(
+        min_length=1
+    )
+    scope: Text  # where: the workshop, the line, the site
+    reason: LongText
+    order_no: Text | None = None  # the on-the-spot decision's number, when one was issued

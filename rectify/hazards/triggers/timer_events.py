@@ -53,7 +53,7 @@ class DeadlineMissed(SystemEvent):
         missed_at = parse_instant(p.get("due_at"))
         if missed_at is not None:
             for i, step in enumerate(e.policy.grades[e.hazard.grade].ladder):  # type: ignore[index]
-                e.schedule("escalation", missed_at + step.after, step=i)
+                e.schedule("escalation", e.policy.ladder_due(step, missed_at), step=i)
         return p
 
 
@@ -99,3 +99,29 @@ class EscalationNotice(SystemEvent):
         if step.level:
             extra["level"] = step.level
         return cls.name, extra
+
+
+@define
+class ReconsiderationWindowClosed(SystemEvent):
+    """复议申请期限届满 (workflow v2): no reconsideration was asked within 3 days of the refused
+    filing (国务院令第310号 art. 9): the refusal is final."""
+
+    name: ClassVar[str] = "reconsideration_window_closed"
+    timer: ClassVar[str | None] = "reconsideration_window"
+
+
+@define
+class ReconsiderationAnswerOverdue(SystemEvent):
+    """复议决定逾期 (workflow v2): the police have not answered the reconsideration in 3 days."""
+
+    name: ClassVar[str] = "reconsideration_answer_overdue"
+    timer: ClassVar[str | None] = "reconsideration_answer_due"
+
+
+@define
+class ClosureDecisionOverdue(SystemEvent):
+    """关闭决定逾期 (workflow v2): the government has not decided the closure asked for in the
+    policy's time (coal mines: 7 days, 国务院令第446号)."""
+
+    name: ClassVar[str] = "closure_decision_overdue"
+    timer: ClassVar[str | None] = "closure_decision_due"

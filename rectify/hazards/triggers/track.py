@@ -8,11 +8,13 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from rectify.exceptions import FieldError
+from rectify.hazards import standards
 from rectify.hazards.models import Grade, HazardCreate
 from rectify.hazards.triggers.base import (
     PLAN_ELEMENTS,
     Effect,
     Payload,
+    Reaction,
     Situation,
     Trigger,
     absent,
@@ -23,6 +25,7 @@ from rectify.hazards.triggers.base import (
     parse_instant,
     uploaded,
 )
+from rectify.hazards.triggers.penalties import flag_for_closure
 from rectify.inputs import Instant, LongText, Money, Percent, Text
 from rectify.timers.service import RECTIFICATION_TIMERS
 
@@ -140,7 +143,9 @@ class ReportProgress(Trigger):
 
     @staticmethod
     def effect(e: Effect, p: Payload) -> Payload:
-        if e.hazard.supervision == "listed":
+        # 13710 says "within 3 days": restarted by each report only where the policy says so.
+        h = e.hazard
+        if h.supervision == "listed" and e.policy.rule("progress_due", h.grade).recurring:
             e.start("progress_due")
         return p
 
@@ -175,7 +180,11 @@ class ConfirmRectified(Trigger):
     @staticmethod
     def effect(e: Effect, p: Payload) -> Payload:
         e.stop(*RECTIFICATION_TIMERS)
-        e.start("verification_due")
+        # A suspended enterprise's confirmation is its resumption application: the review's
+        # own time limit (16号令 art. 23; coal mines 国务院令第446号) sets the timer's length.
+        resumption = e.hazard.production == "suspended"
+        if not e.hazard.self_managed:  # on the self-check path the enterprise verifies itself
+            e.start("verification_due", rule="resumption_review" if resumption else None)
         return p
 
 
@@ -202,6 +211,12 @@ class VerifyFail(Trigger):
 
     def rules(self, s: Situation) -> list[FieldError]:
         return deadline_rules("new_deadline", self.new_deadline, s)
+
+    @classmethod
+    def react(cls, r: Reaction) -> None:
+        # 安全生产法第一百一十三条: still failing after 停产整顿 is a ground for closure.
+        if r.hazard.production == "suspended":
+            flag_for_closure(r, "failed_after_suspension")
 
     @staticmethod
     def effect(e: Effect, p: Payload) -> Payload:
@@ -237,19 +252,31 @@ class Regrade(Trigger):
 
     name: ClassVar[str] = "regrade"
     grade: Grade
-    basis: Text
+    basis: Text  # a standard of config/major_hazard_standards.toml and a clause
     deadline: Instant | None = None
 
     def rules(self, s: Situation) -> list[FieldError]:
-        return deadline_rules("deadline", self.deadline, s)
+        errors = deadline_rules("deadline", self.deadline, s)
+        if standards.find(self.basis) is None or not standards.CLAUSE.search(self.basis):
+            errors.append(
+                err(
+                    "basis",
+                    "must name a standard for judging major hazards and its clause, e.g. "
+                    "工贸企业重大事故隐患判定标准 第四条; the standards: "
+                    + "、".join(standards.titles()),
+                )
+            )
+        return errors
 
     @staticmethod
     def effect(e: Effect, p: Payload) -> Payload:
         h = e.hazard
+        named = standards.find(p["basis"])
         out: dict[str, Any] = {
             **p,
             "previous_grade": h.grade,
             "previous_deadline": iso(h.deadline),
+            **({"standard": named.id} if named else {}),
         }
         h.set(grade=p["grade"])
         if p.get("deadline"):
