@@ -8,11 +8,11 @@ after `now - window`, and an open major hazard (any state but closed and dismiss
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, func, select
-from sqlmodel import Session
+from sqlalchemy import Connection, bindparam, func, select
 
 from rectify.auth.scope import Caller
 from rectify.context import Context
@@ -87,92 +87,71 @@ def overview(
     now = ctx.now()
     with ctx.db.session() as session:
         enterprise = service.get(session=session, caller=caller, enterprise_id=enterprise_id)
-        connection = session.connection()
-        rows, total = _hazards(connection, enterprise_id, open_only, offset, limit, now)
-        recent, penalty_total = _penalties(connection, enterprise_id, penalties)
-        windows = [
-            ClosureWindow(needed, _days(w), _penalties_since(connection, enterprise_id, now - w))
-            for needed, w in ctx.policy.closure_rule.windows
+        run = partial(_run, session.connection(), eid=enterprise_id)
+        rows, total = _OPEN if open_only else _ALL
+        hazards = [
+            dict(r) | {"overdue_seconds": overdue_seconds(_Row(r), now)}
+            for r in run(rows, limit=limit, offset=offset).mappings()
         ]
         return Overview(
             enterprise=enterprise,
-            hazards=rows,
-            hazards_total=total,
+            hazards=hazards,
+            hazards_total=run(total).scalar_one(),
             open_only=open_only,
             offset=offset,
             limit=limit,
-            penalties=recent,
-            penalties_total=penalty_total,
-            open_major=_open_major(session, enterprise_id),
-            windows=windows,
+            penalties=[dict(r) for r in run(_PENALTY_ROWS, limit=penalties).mappings()],
+            penalties_total=run(_PENALTY_COUNT).scalar_one(),
+            open_major=run(_OPEN_MAJOR).scalar_one(),
+            windows=[
+                ClosureWindow(needed, _days(w), run(_PENALTIES_SINCE, since=now - w).scalar_one())
+                for needed, w in ctx.policy.closure_rule.windows
+            ],
         )
+
+
+def _run(connection: Connection, statement: Any, **params: Any) -> Any:
+    return connection.execute(statement, params)
 
 
 def _days(window: timedelta) -> int:
     return round(window.total_seconds() / 86400)
 
 
-def _hazards(
-    connection: Connection,
-    enterprise_id: int,
-    open_only: bool,
-    offset: int,
-    limit: int,
-    now: datetime,
-) -> tuple[list[dict[str, Any]], int]:
-    c = HAZARDS.c
-    where = [c.enterprise_id == enterprise_id]
-    if open_only:
-        where.append(c.state.not_in(FINAL_STATES))
-    total = connection.execute(select(func.count()).select_from(HAZARDS).where(*where)).scalar_one()
-    stmt = (
-        select(*(c[name] for name in LIST_COLUMNS))
-        .where(*where)
-        .order_by(c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    rows = []
-    for row in connection.execute(stmt).mappings():
-        values = dict(row)
-        rows.append(values | {"overdue_seconds": overdue_seconds(_Row(values), now)})
-    return rows, total
-
-
 class _Row:
-    """Attribute access over a dict, for `overdue_seconds`."""
+    """Attribute access over a row mapping, for `overdue_seconds`."""
 
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
+    def __init__(self, values: Any) -> None:
+        self.state, self.deadline = values["state"], values["deadline"]
 
 
-def _penalties(
-    connection: Connection, enterprise_id: int, limit: int
-) -> tuple[list[dict[str, Any]], int]:
-    p = PENALTIES.c
-    where = p.enterprise_id == enterprise_id
-    total = connection.execute(select(func.count()).select_from(PENALTIES).where(where))
-    stmt = (
-        select(p.id, p.hazard_id, p.decision_no, p.kind, p.amount_yuan, p.legal_basis, p.at)
-        .add_columns(p.recorded_by)
-        .where(where)
-        .order_by(p.at.desc(), p.id.desc())
-        .limit(limit)
+# Core statements, built once (the page runs them on every visit).
+_h, _p = HAZARDS.c, PENALTIES.c
+_MINE = _h.enterprise_id == bindparam("eid")
+_OPEN_STATE = _h.state.not_in(FINAL_STATES)
+_COUNT = select(func.count()).select_from(HAZARDS)
+
+
+def _page(*where: Any) -> Any:
+    return (
+        select(*(_h[name] for name in LIST_COLUMNS))
+        .where(*where)
+        .order_by(_h.id.desc())
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
     )
-    return [dict(r) for r in connection.execute(stmt).mappings()], total.scalar_one()
 
 
-def _penalties_since(connection: Connection, enterprise_id: int, since: datetime) -> int:
-    p = PENALTIES.c
-    stmt = select(func.count()).select_from(PENALTIES)
-    stmt = stmt.where(p.enterprise_id == enterprise_id, p.at > since)
-    return connection.execute(stmt).scalar_one()
-
-
-def _open_major(session: Session, enterprise_id: int) -> int:
-    c = HAZARDS.c
-    stmt = select(func.count()).select_from(HAZARDS)
-    stmt = stmt.where(
-        c.enterprise_id == enterprise_id, c.grade == "major", c.state.not_in(FINAL_STATES)
-    )
-    return session.connection().execute(stmt).scalar_one()
+_ALL = (_page(_MINE), _COUNT.where(_MINE))
+_OPEN = (_page(_MINE, _OPEN_STATE), _COUNT.where(_MINE, _OPEN_STATE))
+_OPEN_MAJOR = _COUNT.where(_MINE, _h.grade == "major", _OPEN_STATE)
+_PENALTY_MINE = _p.enterprise_id == bindparam("eid")
+_PENALTY_ROWS = (
+    select(_p.id, _p.hazard_id, _p.decision_no, _p.kind, _p.amount_yuan, _p.legal_basis)
+    .add_columns(_p.at, _p.recorded_by)
+    .where(_PENALTY_MINE)
+    .order_by(_p.at.desc(), _p.id.desc())
+    .limit(bindparam("limit"))
+)
+_PENALTY_COUNT = select(func.count()).select_from(PENALTIES).where(_PENALTY_MINE)
+_PENALTIES_SINCE = _PENALTY_COUNT.where(_p.at > bindparam("since"))
