@@ -167,8 +167,9 @@ def _not_allowed() -> PageError:
 
 
 def auditor_home_sections(*, ctx: Context, caller: Caller) -> dict[str, Any]:
-    """What `audit/_home.html` shows (pass it as `audit_home`): the newest checkpoint, events
-    appended since, the newest events in scope with their labels, and the pages' addresses."""
+    """What the partial `audit/_home.html` shows, passed to it as `audit_home`: the newest
+    checkpoint, the events appended since, the newest events in scope with their Chinese labels
+    (by the newest workflow version), and whether the caller may verify and write checkpoints."""
     overview = reading.auditor_overview(ctx=ctx, caller=caller)
     latest = ctx.registry.latest("hazard")
     for event in overview["newest_events"]:
