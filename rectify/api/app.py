@@ -19,6 +19,8 @@ from rectify.audit.views import router as audit
 from rectify.auth.views import router as principals
 from rectify.console import errors as console_errors
 from rectify.console.admin import router as console_admin
+from rectify.console.audit import router as console_audit
+from rectify.console.enterprises import router as console_enterprises
 from rectify.console.views import router as console_views
 from rectify.context import Context
 from rectify.definitions.views import router as workflows
@@ -64,7 +66,7 @@ def create_app(ctx: Context) -> FastAPI:
     for router in (enterprises, hazards, evidence, workflows, audit, notifications, principals):
         api.include_router(router)
     app.include_router(api)
-    for router in (console_views, console_admin):
+    for router in (console_views, console_admin, console_audit, console_enterprises):
         app.include_router(router)
     docs.install(app)  # /docs, /redoc and /console/static
 

@@ -29,7 +29,10 @@ from rectify.hazards.triggers.base import facts_of
 from rectify.workflow import decide
 from rectify.workflow.definition import Definition
 
-__all__ = ["replay"]
+__all__ = ["REPLAYERS", "replay"]
+
+REPLAYERS = ("dispatcher", "auditor")
+"""Who may replay a hazard (declared on the routes: `api.permissions.HazardRoles`)."""
 
 EVENTS = Event.__table__.c  # type: ignore[attr-defined]
 PENALTIES = Penalty.__table__  # type: ignore[attr-defined]

@@ -33,10 +33,11 @@ def _snapshot(ctx: Context, session: Session) -> None:
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
-def _raw_events(session: Session, max_seq: int | None) -> Any:
-    """A streamed cursor over every event in chain order (up to `max_seq` if given): hazard_id,
-    hazard_seq and the version as numbers, everything else as its stored UTF-8 bytes, the time
-    as 'YYYY-MM-DD HH:MM:SS.ffffff' on both databases."""
+def _raw_events(session: Session, max_seq: int | None, hazard_id: int | None = None) -> Any:
+    """A streamed cursor over every event in chain order (up to `max_seq` if given; one
+    hazard's if `hazard_id` is given): hazard_id, hazard_seq and the version as numbers,
+    everything else as its stored UTF-8 bytes, the time as 'YYYY-MM-DD HH:MM:SS.ffffff' on both
+    databases."""
     d = dialect_of(session)
     columns = ", ".join(
         [
@@ -56,17 +57,24 @@ def _raw_events(session: Session, max_seq: int | None) -> Any:
             d.as_bytes("hash"),
         ]
     )
-    where = "" if max_seq is None else "WHERE seq <= ? "
+    conditions, params = [], []
+    if max_seq is not None:
+        conditions.append("seq <= ?")
+        params.append(max_seq)
+    if hazard_id is not None:
+        conditions.append("hazard_id = ?")
+        params.append(hazard_id)
+    where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
     sql = f"SELECT {columns} FROM events {where}ORDER BY hazard_id, hazard_seq"
-    params = () if max_seq is None else (max_seq,)
-    return d.raw_cursor(session.connection(), "verify_events", sql, params)
+    return d.raw_cursor(session.connection(), "verify_events", sql, tuple(params))
 
 
-def _raw_hazards(session: Session) -> Any:
-    """A cursor over (id, version, head_hash as bytes) of every hazard, by id."""
+def _raw_hazards(session: Session, hazard_id: int | None = None) -> Any:
+    """A cursor over (id, version, head_hash as bytes) of every hazard (or of one), by id."""
     d = dialect_of(session)
-    sql = f"SELECT id, version, {d.as_bytes('head_hash')} FROM hazards ORDER BY id"
-    return d.raw_cursor(session.connection(), "verify_hazards", sql)
+    where, params = ("WHERE id = ? ", (hazard_id,)) if hazard_id is not None else ("", ())
+    sql = f"SELECT id, version, {d.as_bytes('head_hash')} FROM hazards {where}ORDER BY id"
+    return d.raw_cursor(session.connection(), "verify_hazards", sql, params)
 
 
 def dialect_of(session: Session) -> Dialect:
@@ -113,9 +121,15 @@ def _exact(session: Session, hazard_id: Any, hazard_seq: Any, stored: bytes) -> 
 _ENCODER = Encoder()
 
 
-def _walk(session: Session, walker: ChainWalker, max_seq: int | None = None) -> None:
-    """Feed every chain to the walker; without `max_seq`, also match each hazard row's version
-    and head to its chain's end, and name hazard rows whose chain has no events.
+def _walk(
+    session: Session,
+    walker: ChainWalker,
+    max_seq: int | None = None,
+    hazard_id: int | None = None,
+) -> None:
+    """Feed every chain (or one hazard's) to the walker; without `max_seq`, also match each
+    hazard row's version and head to its chain's end, and name hazard rows whose chain has no
+    events.
 
     Each event's hash is recomputed from its stored bytes (the Encoder's pieces, cached by the
     stored text of the fields few events differ in, with the stored payload text spliced in);
@@ -124,8 +138,9 @@ def _walk(session: Session, walker: ChainWalker, max_seq: int | None = None) -> 
     with ExitStack() as stack:
         heads = None
         if max_seq is None:
-            heads = _Heads(iter(stack.enter_context(closing(_raw_hazards(session)))), walker)
-        events = stack.enter_context(closing(_raw_events(session, max_seq)))
+            rows = stack.enter_context(closing(_raw_hazards(session, hazard_id)))
+            heads = _Heads(iter(rows), walker)
+        events = stack.enter_context(closing(_raw_events(session, max_seq, hazard_id)))
         _check_all(session, walker, events, heads)
 
 
@@ -196,6 +211,17 @@ def verify(*, ctx: Context, limit: int = 1000) -> dict[str, Any]:
     for b in broken:
         walker.fail(b["hazard_id"], b["hazard_seq"], b["reason"], checkpoint=b["checkpoint"])
     return walker.result(checkpoints_checked=checked)
+
+
+def hazard_chain(*, ctx: Context, hazard_id: int, limit: int = 100_000) -> dict[str, Any]:
+    """One hazard's chain checked exactly as `verify` checks every chain (the same walk: each
+    event's hash, its link and gapless hazard_seq, the hazard row's version and head), without
+    the checkpoints: `verify`'s result for that chain alone. Scope is the caller's business."""
+    walker = ChainWalker(limit)
+    with ctx.db.session() as session:
+        _snapshot(ctx, session)
+        _walk(session, walker, hazard_id=hazard_id)
+    return walker.result()
 
 
 def check_line(*, ctx: Context, line: str, limit: int = 1000) -> dict[str, Any]:

@@ -10,17 +10,17 @@ from fastapi.responses import StreamingResponse
 from rectify.api.deps import ContextDep, CurrentCaller, Limit, Offset, RowId, SessionDep
 from rectify.api.permissions import HazardRoles, Roles
 from rectify.audit import checkpoints, export
-from rectify.audit.replay import replay
+from rectify.audit.replay import REPLAYERS, replay
 from rectify.audit.verify import verify
 from rectify.inputs import Instant
 
 router = APIRouter(tags=["audit"])
 
 AUDITORS = Depends(Roles("auditor", "admin"))
-REPLAYERS = Depends(HazardRoles("dispatcher", "auditor"))  # scope (404), then role (403)
+REPLAY = Depends(HazardRoles(*REPLAYERS))  # scope (404), then role (403)
 
 
-@router.get("/hazards/{hazard_id}/replay", dependencies=[REPLAYERS])
+@router.get("/hazards/{hazard_id}/replay", dependencies=[REPLAY])
 def replay_hazard(
     hazard_id: RowId,
     ctx: ContextDep,

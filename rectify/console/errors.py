@@ -68,10 +68,15 @@ def _page_error(request: Request, exc: Exception) -> Response:
 Handler = Callable[[Request, Exception], Response]
 
 
+_DOMAIN_WORDS = {
+    404: "您要找的内容不存在，或不在您的职责范围内。",
+    403: "您的角色无权使用此页面。",  # a route's declared roles refused (api/permissions.py)
+}
+
+
 def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RectifyError)
-    message = "您要找的内容不存在，或不在您的职责范围内。" if exc.status == 404 else exc.detail
-    return error_page(request, exc.status, message)
+    return error_page(request, exc.status, _DOMAIN_WORDS.get(exc.status, exc.detail))
 
 
 def _http(request: Request, exc: Exception) -> Response:

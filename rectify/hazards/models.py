@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import StrictBool
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rectify.database.core import MAX_ID, UTCDateTime, utcnow
@@ -50,6 +50,11 @@ class HazardCreate(HazardBase):
 
 class Hazard(HazardBase, table=True):
     __tablename__ = "hazards"
+    # An enterprise's open (major) hazards, counted from the index alone: the enterprise page
+    # and the closure rule (migration 0012).
+    __table_args__ = (
+        Index("ix_hazards_enterprise_grade_state", "enterprise_id", "grade", "state"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     enterprise_id: int = Field(foreign_key="enterprises.id", index=True)
