@@ -23,6 +23,9 @@ ACCEPTED_EDITS: dict[tuple[str, int], dict[str, str]] = {
         # The file shipped until 2026-12: the edit adds `evidence_added` (internal: recorded by
         # each upload) and `deadline_recomputed` (system), and changes no existing trigger.
         "5b7aaca16b52db15af5e8829b128de9701f86a8fd4afcbc82a929d4cc51109aa": "2026-12 additions",
+        # The file as merged with the core (2026-12): the edit adds `document_issued` (system)
+        # and `serve_document` (internal), both 执法文书 (rectify.documents).
+        "1573bf32c5669a9d211104fb677fdd169d9cc13755a91afc8ee55cb996943fcf": "2026-12 documents",
     },
 }
 """(name, version) → {hash of an earlier file of that version: what the edit added}."""
