@@ -39,6 +39,7 @@ from rectify.hazards import service as hazards
 __all__ = [
     "SERVERS",
     "for_hazard",
+    "for_page",
     "get",
     "pdf_path",
     "render_one",
@@ -72,7 +73,7 @@ def store(ctx: Context) -> EvidenceStore:
 
 
 # -- reading ---------------------------------------------------------------------------------
-def _public(ctx: Context, row: Any) -> dict[str, Any]:
+def _model(ctx: Context, row: Any) -> DocumentPublic:
     kinds = ctx.documents.kinds if ctx.documents else {}
     name = kinds[row.kind].name if row.kind in kinds else row.kind
     served = None
@@ -101,7 +102,11 @@ def _public(ctx: Context, row: Any) -> dict[str, Any]:
         issued_seq=row.issued_seq,
         served=served,
         href=f"/api/v1/documents/{row.id}" if issued else None,
-    ).model_dump(mode="json")
+    )
+
+
+def _public(ctx: Context, row: Any) -> dict[str, Any]:
+    return _model(ctx, row).model_dump(mode="json")
 
 
 def for_hazard(
@@ -111,6 +116,16 @@ def for_hazard(
     hazards.get(connection=connection, caller=caller, hazard_id=hazard_id)
     stmt = select(DOCUMENTS).where(DOCUMENTS.c.hazard_id == hazard_id).order_by(DOCUMENTS.c.id)
     return [_public(ctx, r) for r in connection.execute(stmt)]
+
+
+def for_page(
+    *, ctx: Context, connection: Connection, caller: Caller, hazard_id: int
+) -> list[DocumentPublic]:
+    """The documents of a hazard in scope for a console page (times as datetimes): what
+    `console/templates/documents/_list.html` shows as `documents`."""
+    hazards.get(connection=connection, caller=caller, hazard_id=hazard_id)
+    stmt = select(DOCUMENTS).where(DOCUMENTS.c.hazard_id == hazard_id).order_by(DOCUMENTS.c.id)
+    return [_model(ctx, r) for r in connection.execute(stmt)]
 
 
 def _row(connection: Connection, caller: Caller, document_id: int) -> Any:

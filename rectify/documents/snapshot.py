@@ -70,11 +70,11 @@ def yuan_upper(amount: float) -> str:
             continue
         if out and (gap or g < 1000):
             out += "零"
-        out += _group(g) + ("", "万", "亿", "万亿")[index]
+        out += _group(g) + ("万" if index % 2 else "") + "亿" * (index // 2)
         gap = False
-    out = (out or "零") + "元"
     if not jiao and not cents:
-        return out + "整"
+        return (out or "零") + "元整"
+    out = out + "元" if out else ""  # 叁角整, not 零元叁角整
     if jiao:
         out += _DIGITS[jiao] + "角"
     elif yuan:
@@ -92,7 +92,9 @@ def _penalty(kind: str, amount: float | None) -> str:
     label = PENALTIES.get(kind, kind)
     if amount is None:
         return label
-    money = f"人民币{yuan_upper(amount)}（¥{amount:,.2f}）"
+    # Capital numerals up to 亿亿 (no fine comes near); beyond, the figure alone.
+    words = yuan_upper(amount) if amount < 1e16 else ""
+    money = f"人民币{words}（¥{amount:,.2f}）"
     return f"{label}，每日{money}" if kind == "daily_fine" else f"{label}{money}"
 
 

@@ -135,7 +135,7 @@ def test_every_console_page_is_closed_to_strangers(people: People) -> None:
     ]
     assert len(routes) >= 6
     for method, path in routes:
-        url = path.format(username="admin")
+        url = path.format(username="admin", document_id=1)
         for headers in ({}, people.world.h("admin")):
             r = client.request(method, url, headers=headers, follow_redirects=False)
             if method == "GET":

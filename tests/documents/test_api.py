@@ -241,3 +241,26 @@ def test_the_worker_renders_right_after_commit(world: World, officers: Officers)
         assert listed(world, hid)[0]["status"] == "issued"
     finally:
         worker.stop()
+
+
+def test_console_partial_lists_documents(world: World, officers: Officers) -> None:
+    from rectify.console.render import ENV
+    from rectify.documents.service import for_page
+
+    hid = rectifying(world, officers)
+    world.fire(hid, "dispatcher", "list_for_supervision", level="county", document_no="岸督-1")
+    render(world)
+    caller = _dispatcher(world)
+    with world.ctx.db.engine.connect() as connection:
+        docs = for_page(ctx=world.ctx, connection=connection, caller=caller, hazard_id=hid)
+    html = ENV.get_template("documents/_list.html").render(documents=docs)
+    assert "责令限期整改指令书" in html and "鄂汉岸应急责改〔2026〕1号" in html
+    assert f'href="/console/documents/{docs[0].id}"' in html and "未送达" in html
+    assert "2026年3月2日" in html and docs[1].sha256[:12] in html  # type: ignore[index]
+
+
+def _dispatcher(world: World):  # noqa: ANN202
+    from rectify.auth import service as auth
+
+    with world.ctx.db.session() as session:
+        return auth.authenticate(session=session, token=world.tokens["dispatcher"])

@@ -122,6 +122,14 @@ class Track:
         }
 
 
+def issued(event: dict, kind: str) -> dict:
+    """The step's payload as given, once it says which document it issued (执法文书)."""
+    payload = dict(event["payload"])
+    document = payload.pop("document")
+    assert document["kind"] == kind and document["number"].endswith("号")
+    return payload
+
+
 # -- the branch triggers, each checking its own effect -------------------------------------
 def record_penalty(t: Track, who: str) -> None:
     before = t.body
@@ -132,7 +140,7 @@ def record_penalty(t: Track, who: str) -> None:
     penalty = t.body["penalties"][-1]
     assert {k: penalty[k] for k in PENALTY} == PENALTY
     assert penalty["recorded_by"] == f"{who}:{who}"
-    assert event["payload"] == PENALTY
+    assert issued(event, "penalty_decision") == PENALTY
 
 
 def regrade(t: Track, who: str, grade: str, given: bool = False) -> None:
@@ -177,7 +185,7 @@ def transfer_to_judicial(t: Track, seed: int) -> None:
     assert event["from"]["judicial"] in ("none", "not_filed")
     assert t.body["judicial"] == "transferred" and t.body["state"] == before["state"]
     assert timers(t.body)["judicial_decision_due"] == t.now + timedelta(days=3)
-    assert event["payload"] == payload
+    assert issued(event, "judicial_transfer") == payload
 
 
 def record_judicial_decision(t: Track, decision: dict[str, str]) -> None:
@@ -193,7 +201,7 @@ def order_suspension(t: Track) -> None:
     event = t.apply("dispatcher", "order_suspension", **SUSPEND)
     assert event["from"]["production"] == "normal"
     assert t.body["production"] == "suspended" and t.body["state"] == before["state"]
-    assert event["payload"] == SUSPEND
+    assert issued(event, "suspension_order") == SUSPEND
 
 
 def order_closure(t: Track) -> None:
@@ -364,7 +372,7 @@ def test_confirm_verify_fail_twice_then_pass_and_close(world: World) -> None:
         "judicial": "none",
     }
     assert "verification_due" not in timers(t.body)
-    assert event["payload"] == {"note": "复查合格"}
+    assert issued(event, "review_opinion") == {"note": "复查合格"}
 
     event = t.apply("dispatcher", "close", note="销号")
     assert t.body["state"] == "closed" and t.body["resolution"] == "rectified"
