@@ -94,13 +94,6 @@ def _principals_and_data(ctx: Context) -> list[tuple[str, str, str]]:
                 certificate_no="42010219001",
             ),
             auth.create_token(
-                session=session,
-                role="inspector",
-                name="执法员刘洋",
-                region_code=DISTRICT,
-                certificate_no="42010219002",
-            ),
-            auth.create_token(
                 session=session, role="enterprise", name="化工公司安全部", enterprise_id=firms[0].id
             ),
             auth.create_token(
@@ -108,11 +101,19 @@ def _principals_and_data(ctx: Context) -> list[tuple[str, str, str]]:
             ),
             auth.create_token(session=session, role="admin", name="运维"),
         ]
+        # The second officer who signs the demo's 执法文书 (no token printed for them).
+        partner, _ = auth.create_token(
+            session=session,
+            role="inspector",
+            name="执法员刘洋",
+            region_code=DISTRICT,
+            certificate_no="42010219002",
+        )
     callers = {}
     with ctx.db.session() as session:
         for principal, token in made:
             callers.setdefault(principal.role, auth.authenticate(session=session, token=token))
-    officers = [p.id for p, _ in made if p.role == "inspector"]  # they sign the documents
+    officers = [p.id for p, _ in made if p.role == "inspector"] + [partner.id]  # they sign
     _hazards(ctx, callers, [f.id for f in firms], officers)
     return [(p.role, p.name, t) for p, t in made]
 

@@ -30,7 +30,7 @@ from rectify.documents.models import (
     ServeRequest,
     Service,
 )
-from rectify.documents.render import Renderer, RenderError
+from rectify.documents.render import RenderError, RenderProcess
 from rectify.evidence.storage import EvidenceStore
 from rectify.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from rectify.hazards import row as rows
@@ -55,15 +55,16 @@ SERVERS = ("dispatcher", "inspector")  # who records a service (送达)
 MAX_BACKOFF = timedelta(hours=1)
 PDF_MAX_BYTES = 20 * 1024 * 1024
 
-_renderers: dict[str, Renderer] = {}  # one per fonts and templates (so one per process)
+_renderers: dict[str, RenderProcess] = {}  # one per configuration (so one per process)
 
 
-def renderer(ctx: Context) -> Renderer:
-    """The process's renderer (it keeps the fonts loaded) for the context's configuration."""
+def renderer(ctx: Context) -> RenderProcess:
+    """The process's renderer: a child process keeping Typst and the fonts loaded (Typst holds
+    the GIL while it works, which would stall this process's requests)."""
     assert ctx.documents is not None
-    key = ctx.documents.render.model_dump_json()
+    key = ctx.documents.model_dump_json()
     if key not in _renderers:
-        _renderers[key] = Renderer(ctx.documents)
+        _renderers[key] = RenderProcess(ctx.documents)
     return _renderers[key]
 
 
