@@ -75,7 +75,7 @@ class Renderer:
                     format="pdf",
                     sys_inputs=inputs,
                     pdf_standards=["a-2b"],
-                    timestamp=at,
+                    timestamp=at.replace(microsecond=0),  # Typst takes whole seconds
                 )
             except (RuntimeError, ValueError) as exc:  # typst.TypstError is a RuntimeError
                 raise RenderError(f"{template}: {_message(exc)}") from None

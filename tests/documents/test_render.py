@@ -46,6 +46,16 @@ def test_same_snapshot_same_bytes(world: World, officers: Officers) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_issued_at_a_time_with_microseconds(world: World, officers: Officers) -> None:
+    # Server time has microseconds; Typst's timestamp refused them and the document stayed
+    # pending (the test clock had none).
+    world.clock.advance(microseconds=123456)
+    hid = world.report()["id"]
+    world.fire(hid, "dispatcher", "assign", assignee="王工", officers=officers.ids())
+    assert render(world) == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_missing_font_leaves_it_pending_then_issued(world: World, officers: Officers) -> None:
     config = world.ctx.documents
     assert config is not None
