@@ -14,6 +14,9 @@ LOCK := requirements.lock
 # What the tests need from Debian: the browser and its driver (tests/browser), CJK fonts (pages
 # and screenshots in Chinese), poppler's pdftotext/pdffonts/pdftoppm (document tests).
 SYSTEM_PACKAGES := chromium chromium-driver fonts-noto-cjk poppler-utils
+# What the service itself needs from Debian: the CJK fonts its 执法文书 (PDF) embed
+# (config/documents.toml names the folder). Nothing else is fetched at run time.
+RUN_PACKAGES := fonts-noto-cjk
 
 # uv uses the Python we name and never downloads one; copying (not hard-linking) from its cache
 # works whatever filesystem the cache is on.
@@ -46,6 +49,7 @@ $(STAMP): pyproject.toml $(LOCK) $(UV)
 	touch $@
 
 run: $(STAMP)
+	@$(MAKE) --no-print-directory system-packages SYSTEM_PACKAGES="$(RUN_PACKAGES)"
 	$(BIN)/rectify serve
 
 test: $(STAMP) system-packages

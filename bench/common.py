@@ -78,7 +78,14 @@ def new_context(data_dir: Path, clock: Callable[[], datetime] = utcnow) -> Conte
     data_dir.mkdir(parents=True, exist_ok=True)
     url = sqlite_url(data_dir / "rectify.db")
     upgrade(url)
-    settings = Settings(database_url=url, data_dir=data_dir, scheduler=False, demo=False)
+    # Steps name no officers here (the documents case measures rendering, not that rule).
+    settings = Settings(
+        database_url=url,
+        data_dir=data_dir,
+        scheduler=False,
+        demo=False,
+        documents_require_officers=False,
+    )
     return build_context(settings, clock=clock)
 
 

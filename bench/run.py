@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, Options, machine  # noqa: E402
 
-CASES = ("deadlines", "catchup", "api", "audit", "scale", "engine", "console")
+CASES = ("deadlines", "catchup", "api", "audit", "scale", "engine", "console", "documents")
 
 
 def main(argv: list[str] | None = None) -> int:

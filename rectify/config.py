@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     # another process (`rectify calendar load`).
     calendar_dir: Path = Path("config/calendar")
     calendar_check_seconds: float = 10.0
+    # 执法文书 (config/documents.toml): which step issues which document, numbers, wording,
+    # fonts. Steps whose document two officers sign must name them (`officers`) unless this is
+    # off (then the caller alone, or blank lines to fill in by hand). Pending documents are
+    # rendered right after each commit and looked for every `documents_interval_seconds`.
+    documents_file: Path = Path("config/documents.toml")
+    documents_require_officers: bool = True
+    documents_interval_seconds: float = Field(default=5.0, gt=0)
 
     @classmethod
     def settings_customise_sources(
@@ -82,6 +89,16 @@ class Settings(BaseSettings):
     @property
     def policy_path(self) -> Path:
         return self.policy_file if self.policy_file.is_absolute() else ROOT / self.policy_file
+
+    @property
+    def documents_path(self) -> Path:
+        path = self.documents_file
+        return path if path.is_absolute() else ROOT / path
+
+    @property
+    def documents_dir(self) -> Path:
+        """Rendered documents, stored by content like evidence."""
+        return self.data_dir / "documents"
 
     @property
     def calendar_path(self) -> Path:

@@ -11,6 +11,7 @@ from datetime import datetime
 from rectify.calendar.store import CalendarStore
 from rectify.config import Settings
 from rectify.database.core import Database, utcnow
+from rectify.documents.config import DocumentsConfig, load_documents
 from rectify.evidence.storage import EvidenceStore
 from rectify.exceptions import ConfigurationError
 from rectify.hazards.triggers import check_registry
@@ -29,6 +30,7 @@ class Context:
     calendar: CalendarStore
     clock: Callable[[], datetime] = field(default=utcnow)
     resolve: Resolver = field(default=system_resolve)  # host → addresses, for webhook targets
+    documents: DocumentsConfig | None = None  # 执法文书 (None: no step issues documents)
 
     def now(self) -> datetime:
         return self.clock()
@@ -45,6 +47,7 @@ def build_context(
     from rectify.calendar.service import open_calendar
 
     registry = load_registry(settings.workflows_dir)
+    documents = load_documents(settings.documents_path)
     problems = check_registry(registry)
     if problems:
         raise ConfigurationError("; ".join(problems))
@@ -59,4 +62,5 @@ def build_context(
         calendar=calendar,
         clock=clock,
         resolve=resolve,
+        documents=documents,
     )

@@ -13,6 +13,7 @@ from sqlmodel import func, select
 from rectify.auth import service as auth
 from rectify.auth.scope import Caller
 from rectify.context import Context
+from rectify.documents.config import OFFICER_TRIGGERS
 from rectify.enterprises import service as enterprises
 from rectify.enterprises.codes import credit_code_check_char
 from rectify.enterprises.models import Enterprise, EnterpriseCreate
@@ -86,7 +87,11 @@ def _principals_and_data(ctx: Context) -> list[tuple[str, str, str]]:
                 session=session, role="dispatcher", name="江岸区应急管理局", region_code=DISTRICT
             ),
             auth.create_token(
-                session=session, role="inspector", name="执法员张伟", region_code=DISTRICT
+                session=session,
+                role="inspector",
+                name="执法员张伟",
+                region_code=DISTRICT,
+                certificate_no="42010219001",
             ),
             auth.create_token(
                 session=session, role="enterprise", name="化工公司安全部", enterprise_id=firms[0].id
@@ -96,15 +101,24 @@ def _principals_and_data(ctx: Context) -> list[tuple[str, str, str]]:
             ),
             auth.create_token(session=session, role="admin", name="运维"),
         ]
+        # The second officer who signs the demo's 执法文书 (no token printed for them).
+        partner, _ = auth.create_token(
+            session=session,
+            role="inspector",
+            name="执法员刘洋",
+            region_code=DISTRICT,
+            certificate_no="42010219002",
+        )
     callers = {}
     with ctx.db.session() as session:
         for principal, token in made:
-            callers[principal.role] = auth.authenticate(session=session, token=token)
-    _hazards(ctx, callers, [f.id for f in firms])
+            callers.setdefault(principal.role, auth.authenticate(session=session, token=token))
+    officers = [p.id for p, _ in made if p.role == "inspector"] + [partner.id]  # they sign
+    _hazards(ctx, callers, [f.id for f in firms], officers)
     return [(p.role, p.name, t) for p, t in made]
 
 
-def _hazards(ctx: Context, who: dict[str, Caller], firms: list[int]) -> None:
+def _hazards(ctx: Context, who: dict[str, Caller], firms: list[int], officers: list) -> None:
     d, i = who["dispatcher"], who["inspector"]
     e = Caller(role="enterprise", name="demo", region_code=DISTRICT)  # acts for each firm
     soon = ctx.now() + timedelta(days=20)
@@ -129,6 +143,8 @@ def _hazards(ctx: Context, who: dict[str, Caller], firms: list[int]) -> None:
             firm_caller = Caller(
                 role="enterprise", name="安全负责人", enterprise_id=h.enterprise_id
             )
+        if trigger in OFFICER_TRIGGERS:  # the two officers who sign its 执法文书
+            payload.setdefault("officers", officers)
         hazards.transition(
             ctx=ctx, caller=firm_caller, hazard_id=hid, trigger=trigger, payload=payload
         )

@@ -85,12 +85,15 @@ def clock() -> Clock:
 @pytest.fixture
 def settings(backend: str, tmp_path: Path) -> Settings:
     # No background scheduler in-process: tests drive the timer engine with the clock.
+    # Steps need not name the officers who sign their documents here (tests/documents turns
+    # the rule on): most tests are about other things.
     return Settings(
         database_url=backend,
         data_dir=tmp_path / "data",
         demo=False,
         evidence_max_bytes=256 * 1024,
         scheduler=False,
+        documents_require_officers=False,
     )
 
 

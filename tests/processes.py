@@ -31,6 +31,7 @@ class Server:
             "RECTIFY_DATA_DIR": str(data_dir),
             "RECTIFY_DATABASE_URL": database_url,
             "RECTIFY_DEMO": "0",
+            "RECTIFY_DOCUMENTS_REQUIRE_OFFICERS": "0",  # tests/documents turns it on
             **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None

@@ -24,6 +24,8 @@ from rectify.console.enterprises import router as console_enterprises
 from rectify.console.views import router as console_views
 from rectify.context import Context
 from rectify.definitions.views import router as workflows
+from rectify.documents.views import console as console_documents
+from rectify.documents.views import router as documents
 from rectify.enterprises.views import router as enterprises
 from rectify.evidence.views import router as evidence
 from rectify.hazards.views import router as hazards
@@ -44,10 +46,14 @@ def create_app(ctx: Context) -> FastAPI:
 
             scheduler = build_scheduler(ctx, worker=f"{socket.gethostname()}:{os.getpid()}")
             scheduler.start()
+            from rectify.documents.worker import DocumentWorker
+
+            renderer = DocumentWorker(ctx).start()  # 执法文书, rendered after each commit
         yield
         if scheduler is not None:
             from rectify.notifications import worker
 
+            renderer.stop()
             scheduler.shutdown(wait=True)
             worker.close()
 
@@ -63,10 +69,25 @@ def create_app(ctx: Context) -> FastAPI:
     problems.install(app)
     console_errors.install(app)  # HTML error pages under /console (after the problem+json ones)
     api = APIRouter(prefix=API_PREFIX)
-    for router in (enterprises, hazards, evidence, workflows, audit, notifications, principals):
+    for router in (
+        enterprises,
+        hazards,
+        evidence,
+        documents,
+        workflows,
+        audit,
+        notifications,
+        principals,
+    ):
         api.include_router(router)
     app.include_router(api)
-    for router in (console_views, console_admin, console_audit, console_enterprises):
+    for router in (
+        console_views,
+        console_admin,
+        console_audit,
+        console_enterprises,
+        console_documents,
+    ):
         app.include_router(router)
     docs.install(app)  # /docs, /redoc and /console/static
 

@@ -20,8 +20,10 @@ __all__ = ["ACCEPTED_EDITS", "record"]
 
 ACCEPTED_EDITS: dict[tuple[str, int], dict[str, str]] = {
     ("hazard", 1): {
-        # The file shipped until 2026-12: the edit adds `evidence_added` (internal: recorded by
-        # each upload) and `deadline_recomputed` (system), and changes no existing trigger.
+        # The file shipped until 2026-12. The edit adds, and changes no existing trigger:
+        # `evidence_added` (internal: recorded by each upload), `deadline_recomputed` (system),
+        # `withdraw_extension` (the dispatcher withdraws a granted extension), and the 执法文书
+        # events `document_issued` (system) and `serve_document` (internal, rectify.documents).
         "5b7aaca16b52db15af5e8829b128de9701f86a8fd4afcbc82a929d4cc51109aa": "2026-12 additions",
     },
 }

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from rectify.audit.models import Checkpoint, CheckpointHead, Event, WorkflowVersion
 from rectify.auth.models import LoginSession, Principal
 from rectify.calendar.models import CalendarYear
+from rectify.documents.models import Document, DocumentCounter
 from rectify.enterprises.models import Enterprise
 from rectify.evidence.models import Evidence
 from rectify.hazards.models import Hazard, IdempotencyRecord, Penalty
@@ -18,6 +19,8 @@ __all__ = [
     "Checkpoint",
     "CheckpointHead",
     "Delivery",
+    "Document",
+    "DocumentCounter",
     "Enterprise",
     "Event",
     "Evidence",

@@ -24,6 +24,7 @@ from rectify.auth.scope import SYSTEM, Caller, in_region
 from rectify.context import Context
 from rectify.database.core import read_rows
 from rectify.database.uow import UnitOfWork
+from rectify.documents import issue as documents
 from rectify.enterprises.models import Enterprise
 from rectify.evidence.models import Evidence
 from rectify.exceptions import Forbidden, IdempotencyKeyReused, InvalidInput, NotFound, StaleVersion
@@ -300,15 +301,25 @@ def apply(
     horizon = timedelta(days=ctx.settings.deadline_horizon_days)
     clean = validate(model, payload, Situation(hazard, caller, now, evidence, horizon))
     after = decide(definition, trigger, before, facts, clean, role=caller.role)
+    # The document the step issues (执法文书), if any: its officers are checked here (reads).
+    issuing = documents.prepare(
+        uow=uow, ctx=ctx, caller=caller, hazard=hazard, trigger=trigger, payload=clean
+    )
     # Checked: from here on the trigger applies.
     hazard.set(**{f: s for f, s in after.items() if before[f] != s})
     effect = _effect(ctx, caller, hazard, now)
+    if issuing is not None:
+        effect.document_no = issuing.allocate(uow)  # the number, in this transaction
     recorded = model.effect(effect, clean)
     if effect.scheduled and effect.policy.applied:  # absent: the general policy applied
         recorded = {**recorded, "policy_rule": effect.policy.rule_name}
+    if issuing is not None:
+        recorded = issuing.stamp(recorded)  # the event says which document it issued
     _persist(uow, hazard, effect, now)
     _record(uow, hazard, trigger, before, caller, now, recorded)
     rows.save(uow, hazard)
+    if issuing is not None:
+        issuing.queue(uow, hazard, hazard.version, effect.timers)  # rendered after commit
     metrics.record_transition(uow, trigger, caller.role)
     fire = partial(_fire_system, uow, ctx, hazard)
     model.react(Reaction(uow=uow, ctx=ctx, hazard=hazard, now=now, fire_system=fire))

@@ -112,7 +112,7 @@ def test_truncation_with_the_hazard_row_fixed_is_caught_by_a_checkpoint(world: W
 def test_a_whole_hazard_deleted_is_caught_by_a_checkpoint(world: World) -> None:
     hid, keep = world.to("awaiting_verification"), world.to("assigned")
     write_checkpoint(ctx=world.ctx, actor="system:scheduler")
-    for table in ("timers", "evidence", "penalties", "events"):
+    for table in ("timers", "evidence", "penalties", "documents", "events"):
         tamper(world.ctx, f"DELETE FROM {table} WHERE hazard_id = :h", h=hid)
     tamper(world.ctx, "DELETE FROM hazards WHERE id = :h", h=hid)
     result = verify(ctx=world.ctx)

@@ -26,6 +26,7 @@ from fastapi.routing import iter_route_contexts
 
 from rectify.auth import service as auth
 from rectify.auth.models import ROLES
+from rectify.documents.service import render_pending
 from rectify.exceptions import InvalidInput
 from tests.auth.test_scope_matrix import ROLE_OF, SEES, Scene, build_scene, check
 from tests.support import credit_code, png
@@ -85,6 +86,11 @@ def _upload(m: Matrix, who: str, obj: str) -> dict[str, Any]:
     return {"files": {"file": ("p.png", io.BytesIO(png(1000 + m.serial())), "image/png")}}
 
 
+def _serve(m: Matrix, who: str, obj: str) -> dict[str, Any]:
+    served_at = m.scene.world.clock.now.isoformat()
+    return {"json": {"served_at": served_at, "method": "post", "recipient": "收发室"}}
+
+
 def _webhook(m: Matrix, who: str, obj: str) -> dict[str, Any]:
     return {"json": {"url": f"https://example.org/hook/{m.serial()}", "event_types": ["*"]}}
 
@@ -125,6 +131,12 @@ ROWS: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/api/v1/hazards/{hazard_id}/replay"): Row(
         _roles("dispatcher", "auditor"), on="hazard", ok=200
+    ),
+    # 执法文书: read in scope through the hazard; served (送达) once by officers (then 409)
+    ("GET", "/api/v1/hazards/{hazard_id}/documents"): Row(HAZARD_READERS, on="hazard", ok=200),
+    ("GET", "/api/v1/documents/{document_id}"): Row(HAZARD_READERS, on="document", ok=200),
+    ("POST", "/api/v1/documents/{document_id}/serve"): Row(
+        _roles("dispatcher", "inspector"), on="document", body=_serve
     ),
     # audit
     ("GET", "/api/v1/audit/verify"): Row(AUDITORS, ok=200),
@@ -198,6 +210,14 @@ def build_matrix(scene: Scene) -> Matrix:
         )
         assert r.status_code == 201, r.text
         hooks[obj] = r.json()["id"]
+    documents = {}
+    for obj, officer in (("home", "dispatcher"), ("other", "dispatcher_elsewhere")):
+        penalty = {"decision_no": f"罚-{obj}", "kind": "warning", "legal_basis": "第一百零二条"}
+        world.fire(hazards[obj], officer, "record_penalty", **penalty)  # a 行政处罚决定书
+    render_pending(ctx=world.ctx)
+    for obj in OBJECTS:
+        r = world.client.get(f"/api/v1/hazards/{hazards[obj]}/documents", headers=world.h("admin"))
+        documents[obj] = r.json()[-1]["id"]
     definition = world.ctx.registry.all()[0]
     with world.ctx.db.write() as session:
         throwaway, _ = auth.create_token(session=session, role="auditor", name="throwaway")
@@ -207,6 +227,7 @@ def build_matrix(scene: Scene) -> Matrix:
             "enterprise_id": firms[obj],
             "sha256": world.upload(hazards[obj], who=uploader, seed=500 + n),
             "webhook_id": hooks[obj],
+            "document_id": documents[obj],
             "principal_id": throwaway.id,
             "name": definition.name,
             "version": definition.version,

@@ -27,7 +27,13 @@ TIMER_EVENTS = ("plan_overdue", "deadline_reminder", "deadline_missed", "escalat
 
 def seeded(url: str, data_dir: Path, count: int, assigned_ago: timedelta) -> tuple[Context, list]:
     """`count` general hazards assigned `assigned_ago` (deadline P7D after that)."""
-    settings = Settings(database_url=url, data_dir=data_dir, demo=False, scheduler=False)
+    settings = Settings(
+        database_url=url,
+        data_dir=data_dir,
+        demo=False,
+        scheduler=False,
+        documents_require_officers=False,  # SPEC 2's payloads (tests/documents checks the rule)
+    )
     ctx = build_context(settings, clock=Clock(utcnow() - assigned_ago))
     with ctx.db.write() as session:
         firm = Enterprise(

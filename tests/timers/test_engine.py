@@ -75,7 +75,9 @@ def test_general_ladder_notifies_then_lists_at_county_after_three_days(world: Wo
     assert listing["trigger"] == "list_for_supervision"
     assert listing["actor"] == "system:scheduler"
     assert listing["payload"]["level"] == "county"
-    assert listing["payload"]["document_no"].startswith("SYS-")
+    # The system's listing is numbered by its 挂牌督办通知书 (config/documents.toml).
+    assert listing["payload"]["document_no"] == listing["payload"]["document"]["number"]
+    assert listing["payload"]["document_no"] == "鄂汉岸安委办督〔2026〕1号"
     assert world.get(hid)["supervision"] == "listed"
 
 

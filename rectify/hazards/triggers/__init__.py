@@ -3,6 +3,7 @@ holds). Importing this package registers them all in REGISTRY."""
 
 from rectify.hazards.triggers import (  # noqa: F401  (each module registers its definitions)
     calendar,
+    documents,
     escalation,
     evidence,
     extensions,

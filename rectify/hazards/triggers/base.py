@@ -188,6 +188,7 @@ class Effect:
     definition: Definition | None = None  # the workflow version the hazard is pinned to
     timers: list[tuple[Any, ...]] = field(default_factory=list)
     records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    document_no: str | None = None  # the number of the document this step issues (文号)
 
     def set_deadline(self, deadline: datetime | Counted) -> None:
         """Move the rectification deadline and the timers that hang off it (a Counted deadline

@@ -23,6 +23,7 @@ from rectify.hazards.triggers.base import (
     parse_instant,
     uploaded,
 )
+from rectify.hazards.triggers.documents import Officers
 from rectify.hazards.triggers.penalties import flag_for_closure
 from rectify.inputs import Day, Instant, LongText, Text
 from rectify.timers.policy import CHINA_TZ
@@ -57,7 +58,8 @@ class ListForSupervision(Trigger):
         h.set(supervision_level=p["level"])
         out = dict(p)
         if e.role == "system" and not p.get("document_no"):
-            out["document_no"] = f"SYS-{e.now:%Y%m%d}-{h.id}"
+            # The number of the notice the listing issued; SYS-… where none is issued.
+            out["document_no"] = e.document_no or f"SYS-{e.now:%Y%m%d}-{h.id}"
         if p.get("deadline"):
             out["previous_deadline"] = iso(h.deadline)
             e.set_deadline(parse_instant(p["deadline"]))
@@ -73,6 +75,7 @@ class OrderSuspension(Trigger):
     name: ClassVar[str] = "order_suspension"
     order_no: Text
     reason: LongText
+    officers: Officers = None  # who sign the suspension order
 
 
 @define

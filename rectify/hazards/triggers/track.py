@@ -25,6 +25,7 @@ from rectify.hazards.triggers.base import (
     parse_instant,
     uploaded,
 )
+from rectify.hazards.triggers.documents import Officers
 from rectify.hazards.triggers.penalties import flag_for_closure
 from rectify.inputs import Instant, LongText, Money, Percent, Text
 from rectify.timers.service import RECTIFICATION_TIMERS
@@ -62,6 +63,7 @@ class Assign(Trigger):
     name: ClassVar[str] = "assign"
     assignee: Text
     deadline: Instant | None = None
+    officers: Officers = None  # who sign the 责令限期整改指令书
 
     def rules(self, s: Situation) -> list[FieldError]:
         return deadline_rules("deadline", self.deadline, s)
@@ -194,6 +196,7 @@ class VerifyPass(Trigger):
 
     name: ClassVar[str] = "verify_pass"
     note: LongText
+    officers: Officers = None  # who sign the 整改复查意见书
 
     @staticmethod
     def effect(e: Effect, p: Payload) -> Payload:
@@ -208,6 +211,7 @@ class VerifyFail(Trigger):
     name: ClassVar[str] = "verify_fail"
     findings: LongText
     new_deadline: Instant
+    officers: Officers = None  # who sign the 整改复查意见书
 
     def rules(self, s: Situation) -> list[FieldError]:
         return deadline_rules("new_deadline", self.new_deadline, s)

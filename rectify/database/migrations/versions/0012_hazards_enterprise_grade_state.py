@@ -1,7 +1,7 @@
 """hazards by enterprise, grade and state
 
 Revision ID: 0012
-Revises: 0008 (on this branch; the lead links it after 0008 when merging)
+Revises: 0010
 Create Date: 2026-12-02 06:00:00.000000
 
 An index on hazards (enterprise_id, grade, state). The enterprise page counts an enterprise's
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
