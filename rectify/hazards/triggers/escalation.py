@@ -226,9 +226,7 @@ class OrderOnTheSpot(Trigger):
     art. 65); production is suspended until a verification passes."""
 
     name: ClassVar[str] = "order_on_the_spot"
-    measures: list[Literal["stop_work", "withdraw_people", "stop_equipment"]] = Field(
-        min_length=1
-    )
+    measures: list[Literal["stop_work", "withdraw_people", "stop_equipment"]] = Field(min_length=1)
     scope: Text  # where: the workshop, the line, the site
     reason: LongText
     order_no: Text | None = None  # the on-the-spot decision's number, when one was issued
