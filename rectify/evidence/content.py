@@ -14,8 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PIL import Image
+from pillow_heif import register_heif_opener
 
 from rectify.exceptions import UnsupportedMediaType
+
+register_heif_opener()  # HEIC/HEIF photos (the iPhone default) through the maintained decoder
 
 __all__ = ["MAX_PIXELS", "MAX_SIDE", "PDF_EOF_WINDOW", "check"]
 
@@ -33,8 +36,14 @@ PDF_EOF_WINDOW = 1024
 """Where the `%%EOF` marker must be: within the last KiB (what PDF readers search; writers may
 add a newline or padding after it)."""
 
-_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
-_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "application/pdf": "PDF"}
+_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/heic": "HEIF"}
+_NAMES = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WebP",
+    "image/heic": "HEIC",
+    "application/pdf": "PDF",
+}
 
 
 def check(path: Path, content_type: str, name: str | None = None) -> None:
@@ -63,6 +72,8 @@ def _image(path: Path, content_type: str) -> str | None:
                 # Every byte of the compressed data is decoded, at 1/8 of the size.
                 image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
                 image.load()
+            elif problem is None and image.format == "HEIF":
+                image.load()  # no reduced decode for HEVC: within the pixel limit, decode it
             return problem
     except Image.DecompressionBombError:
         return "declares more pixels than the limit (a decompression bomb?)"

@@ -22,7 +22,8 @@ FILE_CSP = (
 
 def file_headers(row: dict[str, Any]) -> dict[str, str]:
     """Headers for serving one evidence row's file: never sniffed, never a page, and private."""
-    inline = row["content_type"].startswith("image/")
+    # Shown in the page: the images every browser draws (HEIC only Safari does: downloaded).
+    inline = row["content_type"] in INLINE
     name = download_name(row)
     fallback = name if _plain_ascii(name) else _hash_name(row)
     disposition = (
@@ -35,6 +36,9 @@ def file_headers(row: dict[str, Any]) -> dict[str, str]:
         "Content-Security-Policy": FILE_CSP,
         "Cache-Control": "private",  # behind authorisation: no shared cache may keep it
     }
+
+
+INLINE = frozenset({"image/jpeg", "image/png", "image/webp"})
 
 
 def download_name(row: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ SUPPORTED_TYPES: dict[str, tuple[str, ...]] = {
     "image/jpeg": (".jpg", ".jpeg"),
     "image/png": (".png",),
     "image/webp": (".webp",),
+    "image/heic": (".heic", ".heif"),  # the iPhone camera's default (HEIF with HEVC)
     "application/pdf": (".pdf",),
 }
 """The content types kept, each with its file name extensions (the first is the usual one)."""
@@ -55,7 +56,13 @@ def sniff(head: bytes) -> str | None:
         return "image/webp"
     if head.startswith(b"%PDF-"):
         return "application/pdf"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "image/heic"
     return None
+
+
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+"""Major brands of an ISO base media file that are HEIF still images (ISO/IEC 23008-12)."""
 
 
 def _describe(head: bytes) -> str:

@@ -11,6 +11,7 @@ import sys
 import zlib
 from pathlib import Path
 
+import pillow_heif
 import pytest
 from PIL import Image
 
@@ -35,7 +36,11 @@ def png_declaring(width: int, height: int) -> bytes:
 
 def image(fmt: str, size: tuple[int, int] = (64, 48)) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", size, (40, 90, 160)).save(out, fmt)
+    picture = Image.new("RGB", size, (40, 90, 160))
+    if fmt == "HEIF":  # as an iPhone writes it: HEVC in a HEIF container
+        pillow_heif.from_pillow(picture).save(out, format="HEIF", quality=60)
+    else:
+        picture.save(out, fmt)
     return out.getvalue()
 
 
@@ -52,6 +57,7 @@ LIES = [
     ("png 20001 px wide", png_declaring(20_001, 1), "20001×1 pixels, over the limit"),
     ("png 101 megapixels", png_declaring(10_050, 10_050), "over the limit"),
     ("webp cut short", image("WEBP")[:-8], "damaged"),
+    ("heic cut short", image("HEIF")[: len(image("HEIF")) // 2], "HEIC"),
     ("pdf without %%EOF", PDF_BODY, "no %%EOF"),
     ("pdf with %%EOF far from its end", PDF_BODY + b"%%EOF\n" + b" " * 2048, "no %%EOF"),
 ]
@@ -83,6 +89,7 @@ GOOD = [
     ("png padded after IEND", tiny_png(3) + b"\x00" * 100),
     ("pdf with a newline after %%EOF", PDF_BODY + b"%%EOF\r\n"),
     ("large but sane jpeg", image("JPEG", (4000, 3000))),
+    ("heic from a phone", image("HEIF", (640, 480))),
 ]
 
 
@@ -91,6 +98,7 @@ def test_real_files_are_kept(tmp_path: Path, what: str, data: bytes) -> None:
     store = EvidenceStore(tmp_path / "evidence", max_bytes=LIMIT)
     blob = store.put(io.BytesIO(data), name="a.bin")
     assert blob.path.read_bytes() == data
+    assert (blob.content_type == "image/heic") == (what == "heic from a phone")
 
 
 BOMB_PROBE = """

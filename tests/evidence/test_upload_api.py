@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import httpx
+import pillow_heif
 from PIL import Image
 
 from tests.support import World, png
@@ -270,3 +271,20 @@ def test_files_are_served_so_that_a_browser_never_runs_them(world: World) -> Non
     assert get(plain).headers["content-disposition"] == (
         "inline; filename=\"site photo 1.png\"; filename*=UTF-8''site%20photo%201.png"
     )
+
+
+def test_a_heic_photo_from_a_phone_is_evidence_and_downloads(world: World) -> None:
+    """iPhones write HEIC by default: it is accepted (decoded by pillow-heif), recorded, and
+    served as a download (browsers other than Safari cannot draw it)."""
+    picture = Image.new("RGB", (320, 240), (10, 120, 60))
+    out = io.BytesIO()
+    pillow_heif.from_pillow(picture).save(out, format="HEIF", quality=60)
+    hid = world.to("rectifying")
+    r = post(world, hid, out.getvalue(), "IMG_0001.HEIC", "image/heic")
+    assert r.status_code == 201, r.text
+    assert r.json()["content_type"] == "image/heic"
+    got = world.client.get(
+        f"{API}/hazards/{hid}/evidence/{r.json()['sha256']}", headers=world.h("inspector")
+    )
+    assert got.headers["content-type"] == "image/heic"
+    assert got.headers["content-disposition"].startswith('attachment; filename="IMG_0001.HEIC"')
