@@ -25,6 +25,7 @@ import pytest
 from rectify.audit.chain import GENESIS
 from rectify.config import Settings
 from rectify.startup import prepare
+from rectify.timers.policy import CHINA_TZ
 from tests.support import HOME, credit_code, png
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -303,6 +304,17 @@ def test_serve_drives_every_track_over_http(server_env: dict[str, str], start_se
             )
             body = api.fire(
                 shut, "dispatcher", "order_closure", decision_no="关〔2026〕1号", reason="整顿无望"
+            )
+            # Workflow v2: the office asks; the people's government decides (art. 113).
+            assert (body["state"], body["production"]) == ("assigned", "closure_requested")
+            body = api.fire(
+                shut,
+                "dispatcher",
+                "decide_closure",
+                decision="approved",
+                decided_on=datetime.now(CHINA_TZ).date().isoformat(),
+                decision_no="岸政〔2026〕7号",
+                deciding_body="武汉市江岸区人民政府",
             )
             assert (body["state"], body["production"], body["resolution"]) == (
                 "closed",
