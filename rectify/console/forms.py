@@ -94,7 +94,9 @@ def _widget(name: str, annotation: Any, metadata: list[Any]) -> FormField:
         item_type, _, _ = _unwrap(item)
         if typing.get_origin(item_type) is Literal:
             values = typing.get_args(item_type)
-            return FormField(name, label, "checks", choices=[Choice(v, value_label(name, v)) for v in values])
+            return FormField(
+                name, label, "checks", choices=[Choice(v, value_label(name, v)) for v in values]
+            )
         if leaf in EVIDENCE_LISTS:
             return FormField(name, label, "evidence")
         if typing.get_origin(item_type) in (typing.Union, types.UnionType):
@@ -107,7 +109,10 @@ def _widget(name: str, annotation: Any, metadata: list[Any]) -> FormField:
     if base is date:
         return FormField(name, label, "date")
     if base is bool:
-        choices = [Choice("true", value_label(name, True)), Choice("false", value_label(name, False))]
+        choices = [
+            Choice("true", value_label(name, True)),
+            Choice("false", value_label(name, False)),
+        ]
         return FormField(name, label, "select", choices=choices)
     if base is float:
         return FormField(name, label, "money")
@@ -173,11 +178,15 @@ def _one(f: FormField, raw: str) -> Any:
     if f.widget in ("money", "integer"):
         text = raw.strip().replace(",", "").replace("，", "")
         if not _NUMBER.fullmatch(text) or (f.widget == "integer" and "." in text):
-            raise ValueError("请填写整数。" if f.widget == "integer" else "请填写数字，例如 5000 或 5000.50。")
+            raise ValueError(
+                "请填写整数。" if f.widget == "integer" else "请填写数字，例如 5000 或 5000.50。"
+            )
         number = float(text) if "." in text else int(text)
         return number
-    if f.widget == "select" and raw in ("true", "false") and all(
-        c.value in ("true", "false") for c in f.choices
+    if (
+        f.widget == "select"
+        and raw in ("true", "false")
+        and all(c.value in ("true", "false") for c in f.choices)
     ):
         return raw == "true"
     return raw

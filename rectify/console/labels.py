@@ -227,7 +227,9 @@ def _item(trigger: str, path: str, value: Any, china_time: Any) -> str:
         # an officer ({id, name, certificate_no}) or a nested record: its fields in a line
         if "name" in value and "certificate_no" in value:
             return f"{value['name']}（执法证号 {value['certificate_no']}）"
-        return "；".join(f"{field_label(k)}：{_item(trigger, k, v, china_time)}" for k, v in value.items())
+        return "；".join(
+            f"{field_label(k)}：{_item(trigger, k, v, china_time)}" for k, v in value.items()
+        )
     if isinstance(value, str) and _ISO.fullmatch(value):
         from datetime import datetime
 
@@ -322,14 +324,23 @@ _FIELD_ERRORS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"List should have at most (\d+) items?.*"), "最多选择 {0} 项。"),
     (re.compile(r"needs at least two different officers"), "需要两名不同的人员。"),
     (re.compile(r"needs (\d+) different officers"), "需要 {0} 名不同的执法人员。"),
-    (re.compile(r"required: the (\d+) enforcement officers.*"), "请选择签署文书的执法人员（共 {0} 名，您可以是其中之一）。"),
-    (re.compile(r"name (\d+) officers: you cannot be the other one.*"), "请选择 {0} 名执法人员：您本人不能作为另一名（没有执法证号或不在辖区）。"),
+    (
+        re.compile(r"required: the (\d+) enforcement officers.*"),
+        "请选择签署文书的执法人员（共 {0} 名，您可以是其中之一）。",
+    ),
+    (
+        re.compile(r"name (\d+) officers: you cannot be the other one.*"),
+        "请选择 {0} 名执法人员：您本人不能作为另一名（没有执法证号或不在辖区）。",
+    ),
     (re.compile(r".*no such person"), "没有这个人员。"),
     (re.compile(r".*has no enforcement certificate number.*"), "该人员没有执法证号。"),
     (re.compile(r".*the hazard is outside their region"), "该人员的辖区不包括这项隐患。"),
     (re.compile(r".*is not an enforcement officer.*"), "该人员不是执法人员。"),
     (re.compile(r".*revoked or expired"), "该人员的账号已停用。"),
-    (re.compile(r"must name a standard for judging major hazards.*"), "须写明重大事故隐患判定标准及其条款，例如：工贸企业重大事故隐患判定标准 第四条。"),
+    (
+        re.compile(r"must name a standard for judging major hazards.*"),
+        "须写明重大事故隐患判定标准及其条款，例如：工贸企业重大事故隐患判定标准 第四条。",
+    ),
     (re.compile(r"Input should be greater than or equal to (\S+)"), "不能小于 {0}。"),
     (re.compile(r"Input should be less than or equal to (\S+)"), "不能大于 {0}。"),
     (re.compile(r"Input should be .*"), "请从给出的选项中选择。"),

@@ -57,7 +57,9 @@ class HazardPage:
     may_upload: bool
 
 
-def hazard_page(*, ctx: Context, connection: Connection, caller: Caller, hazard_id: int) -> HazardPage:
+def hazard_page(
+    *, ctx: Context, connection: Connection, caller: Caller, hazard_id: int
+) -> HazardPage:
     """Everything the hazard page shows, for a caller in scope (NotFound otherwise)."""
     hazard = service.get(connection=connection, caller=caller, hazard_id=hazard_id)
     definition = ctx.registry.get(hazard.workflow_name, hazard.workflow_version)
@@ -110,7 +112,13 @@ def deadlines(events: list[dict[str, Any]]) -> list[DeadlineChange]:
             new = _instant((p.get("request") or {}).get("new_deadline"))
         elif trigger == "verify_fail":
             new = _instant(p.get("new_deadline"))
-        elif trigger in ("assign", "self_assign", "regrade", "list_for_supervision", "deadline_recomputed"):
+        elif trigger in (
+            "assign",
+            "self_assign",
+            "regrade",
+            "list_for_supervision",
+            "deadline_recomputed",
+        ):
             new = _instant(p.get("deadline"))
         if new is not None and new != current:
             at = _instant(e["at"]) or new
@@ -135,7 +143,14 @@ def officers(*, connection: Connection, hazard: HazardRow, now: datetime) -> lis
             continue
         if not row.region_code or not hazard.region_code.startswith(region_prefix(row.region_code)):
             continue
-        out.append({"id": row.id, "name": row.display_name, "role": row.role, "certificate_no": row.certificate_no})
+        out.append(
+            {
+                "id": row.id,
+                "name": row.display_name,
+                "role": row.role,
+                "certificate_no": row.certificate_no,
+            }
+        )
     return out
 
 
