@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from starlette.datastructures import FormData
 
 from rectify import inputs
-from rectify.console.labels import FIELD_HINTS, field_label, value_label
+from rectify.console.labels import FIELD_HINTS, FIELD_LABELS, field_label, value_label
 from rectify.hazards.triggers import REGISTRY
 from rectify.hazards.triggers.base import PLAN_ELEMENTS
 from rectify.timers.policy import CHINA_TZ
@@ -139,7 +139,8 @@ def fields_of(trigger: str, *, grade: str = "general") -> list[FormField]:
             continue
         f = _widget(name, info.annotation, list(info.metadata))
         f.required = info.is_required()
-        f.hint = FIELD_HINTS.get(name, "")
+        f.label = FIELD_LABELS.get(f"{trigger}.{name}", f.label)  # a trigger's own wording
+        f.hint = FIELD_HINTS.get(f"{trigger}.{name}", FIELD_HINTS.get(name, ""))
         out.append(f)
     return out
 

@@ -74,6 +74,16 @@ FIELD_LABELS: dict[str, str] = {
     "amount_yuan": "罚款金额（元）",
     "legal_basis": "法律依据",
     "verifier": "验收负责人",
+    # a trigger's own wording for a field (`trigger.field`)
+    "transfer_to_judicial.officers": "承办人",
+    "list_for_supervision.document_no": "督办文件编号",
+    "order_suspension.order_no": "停产整顿指令文号",
+    "order_closure.decision_no": "提请关闭文件编号",
+    "decide_closure.decision_no": "人民政府决定文号",
+    "record_penalty.decision_no": "处罚决定书文号",
+    "request_reconsideration.document_no": "复议申请文号",
+    "request_filing_supervision.document_no": "提请立案监督文号",
+    "record_suspension_refusal.facts": "拒不执行的事实",
     # what the history's payloads carry beside the fields a person typed
     "previous_deadline": "原整改期限",
     "previous_grade": "原隐患等级",
@@ -124,6 +134,11 @@ FIELD_HINTS: dict[str, str] = {
     "evaluation_report": "停产整顿期间确认整改完成，须附复产评估报告（先上传）。",
     "document_no": "挂牌督办通知的文件编号。",
     "percent": "0–100 的整数。",
+    "transfer_to_judicial.officers": "承办移送的两名执法人员的姓名。",
+    "order_on_the_spot.order_no": "现场处理措施决定书的文号（如已制作）。",
+    "list_for_supervision.deadline": "北京时间；不填则整改期限不变。",
+    "regrade.deadline": "北京时间；不填则按新等级的期限规则重新计算。",
+    "self_verify.verifier": "企业主要负责人或其指定的验收负责人。",
 }
 
 GROUND_LABELS = {

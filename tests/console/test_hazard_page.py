@@ -29,7 +29,9 @@ def local(moment) -> str:  # noqa: ANN001
 
 def forms(html: str) -> dict[str, str]:
     """Each trigger form on the page: trigger name → the form's HTML."""
-    found = re.findall(r'<form method="post" action="/console/hazards/\d+/triggers/(\w+)"(.*?)</form>', html, re.S)
+    found = re.findall(
+        r'<form method="post" action="/console/hazards/\d+/triggers/(\w+)"(.*?)</form>', html, re.S
+    )
     return {name: body for name, body in found}
 
 
@@ -37,9 +39,7 @@ def names(form_html: str) -> set[str]:
     return set(re.findall(r'name="([^"]+)"', form_html)) - {"csrf_token", "version"}
 
 
-def submit(
-    client: TestClient, hid: int, trigger: str, data: dict, *, version: int | None = None
-):  # noqa: ANN201
+def submit(client: TestClient, hid: int, trigger: str, data: dict, *, version: int | None = None):  # noqa: ANN201
     page = client.get(f"/console/hazards/{hid}")
     assert page.status_code == 200, page.text
     token = csrf_of(page.text)
@@ -67,3 +67,180 @@ def test_the_page_shows_the_hazard_and_offers_the_dispatchers_triggers(people: P
     assert "stateDiagram-v2" in r.text and "class main_reported,supervision_none" in r.text
     with open("/tmp/hz/page.html", "w") as f:
         f.write(r.text)
+
+
+def test_each_role_is_offered_what_it_may_fire_now(people: People) -> None:
+    world, client = people.world, people.client
+    hid = world.to("assigned", grade="major")
+    signed_in(client, "enterprise")
+    offered = forms(client.get(f"/console/hazards/{hid}").text)
+    assert "accept" in offered and "assign" not in offered
+    six = {f"plan.{k}" for k in ("goals", "measures", "funds_yuan", "responsible_person")}
+    six |= {"plan.deadline", "plan.contingency_plan"}
+    assert names(offered["accept"]) == six
+    assert offered["accept"].count("aria-required") == 6  # a major hazard's six elements
+    assert ">接收并提交治理方案</button>" in offered["accept"]
+
+    signed_in(client, "auditor")
+    r = client.get(f"/console/hazards/{hid}")
+    assert forms(r.text) == {} and "您现在没有可以进行的操作" in text_of(r.text)
+    assert 'id="upload-form"' not in r.text  # evidence_added's roles do not include auditors
+
+    world._step(hid, "rectifying", "major")
+    world._step(hid, "awaiting_verification", "major")
+    signed_in(client, "inspector")
+    r = client.get(f"/console/hazards/{hid}")
+    offered = forms(r.text)
+    assert {"verify_pass", "verify_fail"} <= set(offered)
+    assert names(offered["verify_fail"]) == {"findings", "new_deadline", "officers"}
+    assert 'id="upload-form"' in r.text and 'capture="environment"' in r.text
+
+
+def test_a_trigger_fired_from_its_form_applies_through_the_service(people: People) -> None:
+    world, client = people.world, people.client
+    hid = world.report()["id"]
+    signed_in(client, "dispatcher")
+    deadline = world.clock.now + timedelta(days=10)
+    r = submit(client, hid, "assign", {"assignee": "王工", "deadline": local(deadline)})
+    assert r.status_code == 303 and r.headers["location"] == f"/console/hazards/{hid}"
+    hazard = world.get(hid)
+    assert hazard["state"] == "assigned" and hazard["assignee"] == "王工"
+    assert hazard["deadline"].startswith(deadline.replace(second=0).strftime("%Y-%m-%dT%H:%M"))
+    page = text_of(client.get(f"/console/hazards/{hid}").text)
+    china = deadline.astimezone(CHINA_TZ)
+    assert f"{china.year}年{china.month}月{china.day}日 {china:%H:%M}" in page  # China time
+    event = world.history(hid)[-1]
+    assert event["trigger"] == "assign" and event["actor"] == "dispatcher:王督办"
+    assert "交办" in page and event["hash"] in page  # the timeline: what, and the event hash
+
+
+def test_a_422_comes_back_beside_its_field_with_what_was_typed(people: People) -> None:
+    world, client = people.world, people.client
+    hid = world.to("assigned", grade="major")
+    signed_in(client, "enterprise")
+    typed = {
+        "plan.measures": "更换<b>配电柜</b>接地线\r\n第二行",
+        "plan.funds_yuan": "5000",
+        "plan.responsible_person": "李强",
+        "plan.deadline": local(world.clock.now - timedelta(days=1)),  # in the past
+        "plan.contingency_plan": "停止作业",
+    }  # no goals
+    r = submit(client, hid, "accept", typed)
+    assert r.status_code == 422
+    form = forms(r.text)["accept"]
+    assert re.search(
+        r'id="accept-plan-goals-error"[^>]*>重大事故隐患的治理方案必须写明此项。', form
+    )
+    assert re.search(r'id="accept-plan-deadline-error"[^>]*>必须晚于现在。', form)
+    assert (
+        'id="accept-plan-goals" name="plan.goals" required aria-required="true" aria-invalid="true"'
+        in form
+    )
+    assert "更换&lt;b&gt;配电柜&lt;/b&gt;接地线\r\n第二行</textarea>" in form  # kept, escaped
+    assert 'value="5000"' in form and 'value="李强"' in form
+    assert world.get(hid)["state"] == "assigned" and len(world.history(hid)) == 2  # nothing
+
+    r = submit(client, hid, "accept", typed | {"plan.funds_yuan": "五千"})
+    assert r.status_code == 422  # read by the form itself, before the service
+    assert "请填写数字" in forms(r.text)["accept"]
+
+
+def test_a_stale_page_is_refused_and_a_csrf_less_post_changes_nothing(people: People) -> None:
+    world, client = people.world, people.client
+    hid = world.to("rectifying")
+    signed_in(client, "enterprise")
+    page = client.get(f"/console/hazards/{hid}").text
+    token, version = csrf_of(page), world.get(hid)["version"]
+    world.fire(hid, "enterprise", "report_progress", note="进行中")  # someone else, meanwhile
+    data = {"csrf_token": token, "version": str(version), "note": "一半", "percent": "50"}
+    r = client.post(f"/console/hazards/{hid}/triggers/report_progress", data=data)
+    assert r.status_code == 409
+    assert "已被他人更新" in text_of(r.text)
+    assert ">一半</textarea>" in forms(r.text)["report_progress"]  # what was typed is kept
+    assert [e["trigger"] for e in world.history(hid)].count("report_progress") == 1
+
+    r = client.post(
+        f"/console/hazards/{hid}/triggers/report_progress",
+        data={"version": str(version + 1), "note": "一半"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403 and "未做任何更改" in text_of(r.text)
+    assert [e["trigger"] for e in world.history(hid)].count("report_progress") == 1
+
+    r = submit(client, hid, "report_progress", {"note": "一半", "percent": "50"})
+    assert r.status_code == 303
+    last = world.history(hid)[-1]
+    assert last["trigger"] == "report_progress" and last["payload"] == {
+        "note": "一半",
+        "percent": 50,
+    }
+
+
+def test_a_guard_refusal_is_a_409_in_chinese_and_nothing_applied(people: People) -> None:
+    world, client = people.world, people.client
+    hid = world.to("rectifying")
+    world.clock.advance(days=30)  # past the deadline: no extension may be asked
+    signed_in(client, "enterprise")
+    later = local(world.clock.now + timedelta(days=30))
+    r = submit(client, hid, "request_extension", {"reason": "设备未到", "new_deadline": later})
+    assert r.status_code == 409
+    assert "整改期限已过，不能再申请延期" in text_of(r.text)
+    assert world.get(hid)["pending_extension"] is None
+
+
+def test_out_of_scope_is_404_for_the_page_and_its_forms(people: People) -> None:
+    world, client = people.world, people.client
+    people.add("firm_b", "enterprise", "外企用户", enterprise_id=world.other_firm)
+    hid = world.to("assigned")
+    signed_in(client, "firm_b")
+    assert client.get(f"/console/hazards/{hid}").status_code == 404
+    token = csrf_of(client.get("/console/").text)
+    r = client.post(
+        f"/console/hazards/{hid}/triggers/accept",
+        data={"csrf_token": token, "version": "2", "plan.measures": "x"},
+    )
+    assert r.status_code == 404
+    assert client.get(f"/console/hazards/{hid}/evidence/{'0' * 64}").status_code == 404
+    assert world.get(hid)["state"] == "assigned"
+
+
+def test_evidence_uploads_from_the_form_with_and_without_script(people: People) -> None:
+    world, client = people.world, people.client
+    hid = world.to("rectifying")
+    signed_in(client, "enterprise")
+    token = csrf_of(client.get(f"/console/hazards/{hid}").text)
+    # Without script: the token and the stage, then every chosen file, in one body.
+    files = [("file", ("现场1.png", io.BytesIO(png(1)), "image/png"))]
+    files.append(("file", ("现场2.png", io.BytesIO(png(2)), "image/png")))
+    r = client.post(
+        f"/console/hazards/{hid}/evidence",
+        data={"csrf_token": token, "stage": "after"},
+        files=files,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert r.headers["location"].endswith("?uploaded=2#evidence")
+    # The script: one file per request, the token in a header.
+    r = client.post(
+        f"/console/hazards/{hid}/evidence?stage=before",
+        files={"file": ("旧照.png", io.BytesIO(png(3)), "image/png")},
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+    )
+    assert r.status_code == 201 and r.json() == {"uploaded": 1}
+    names_ = sorted(
+        e["payload"]["filename"] for e in world.history(hid) if e["trigger"] == "evidence_added"
+    )
+    assert names_ == ["【整改前】旧照.png", "【整改后】现场1.png", "【整改后】现场2.png"]
+    page = client.get(f"/console/hazards/{hid}")
+    text = text_of(page.text)
+    assert "证据材料（3）" in text and "整改前" in text and "整改后" in text
+    sha = re.search(rf'<img src="/console/hazards/{hid}/evidence/([0-9a-f]{{64}})"', page.text)[1]
+    image = client.get(f"/console/hazards/{hid}/evidence/{sha}")
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    # Without a token nothing is kept.
+    r = client.post(
+        f"/console/hazards/{hid}/evidence",
+        files={"file": ("x.png", io.BytesIO(png(4)), "image/png")},
+    )
+    assert r.status_code == 403
+    assert len([e for e in world.history(hid) if e["trigger"] == "evidence_added"]) == 3
