@@ -9,12 +9,11 @@ import io
 import re
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 
 from rectify.timers.policy import CHINA_TZ
 from tests.console.helpers import People, csrf_of, signed_in
-from tests.support import World, png
+from tests.support import png
 
 
 def text_of(html: str) -> str:
