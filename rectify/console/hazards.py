@@ -136,7 +136,7 @@ def _render(
         lost_refusal=refused.message if lost and refused else None,
         notice=notice,
         regions=_regions(definition, data.hazard.workflow_state),
-        timeline=_timeline(definition, data.events),
+        timeline=_timeline(definition, data.events, _document_kinds(ctx)),
         diagram=_diagram(definition, data.hazard.workflow_state),
         evidence=_evidence(data.evidence),
         stages=STAGES,
@@ -160,6 +160,11 @@ def _render(
         now_local=local_value(ctx.now()),
         parse_time=_parse_time,
     )
+
+
+def _document_kinds(ctx: Context) -> dict[str, str]:
+    """Each 执法文书 kind's name (config/documents.toml)."""
+    return {k: v.name for k, v in ctx.documents.kinds.items()} if ctx.documents else {}
 
 
 def _china(moment: datetime | None) -> str:
@@ -192,7 +197,9 @@ def _regions(definition: Definition, state: dict[str, str]) -> list[dict[str, An
     ]
 
 
-def _timeline(definition: Definition, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _timeline(
+    definition: Definition, events: list[dict[str, Any]], kinds: dict[str, str]
+) -> list[dict[str, Any]]:
     out = []
     for e in reversed(events):  # newest first
         spec = definition.triggers.get(e["trigger"])
@@ -212,7 +219,9 @@ def _timeline(definition: Definition, events: list[dict[str, Any]]) -> list[dict
                 "actor": labels.actor_words(e["actor"]),
                 "at": _parse_time(e["at"]),
                 "moved": moved,
-                "words": labels.payload_words(e["trigger"], e["payload"], _china),
+                "words": labels.payload_words(
+                    e["trigger"], e["payload"], _china, document_kinds=kinds
+                ),
                 "hash": e["hash"],
             }
         )

@@ -216,18 +216,28 @@ _ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\
 
 
 def payload_words(
-    trigger: str, payload: Any, china_time: Any, prefix: str = ""
+    trigger: str,
+    payload: Any,
+    china_time: Any,
+    prefix: str = "",
+    document_kinds: dict[str, str] | None = None,
 ) -> list[tuple[str, str]]:
     """(label, words) for each field of an event's payload, nested ones flattened with their
-    parent's label; instants in China time, choices by their labels, lists joined."""
+    parent's label; instants in China time, choices by their labels, lists joined, empty
+    values left out; a document's kind by its name (`document_kinds`, from config)."""
     if not isinstance(payload, dict):
         return [("内容", str(payload))] if payload not in (None, {}) else []
     out: list[tuple[str, str]] = []
     for key, value in payload.items():
         path = f"{prefix}{key}"
         label = field_label(path)
+        if value in (None, "", [], {}):
+            continue
+        if key == "kind" and (prefix == "document." or trigger == "document_issued"):
+            out.append(("文书种类", (document_kinds or {}).get(value, str(value))))
+            continue
         if isinstance(value, dict):
-            inner = payload_words(trigger, value, china_time, f"{path}.")
+            inner = payload_words(trigger, value, china_time, f"{path}.", document_kinds)
             out += [(f"{label} · {k}" if not k.startswith(label) else k, v) for k, v in inner]
         elif isinstance(value, list):
             items = [_item(trigger, path, v, china_time) for v in value]
