@@ -123,7 +123,10 @@ def _render(
         if refused is not None and refused.form == name:
             form.typed, form.errors, form.message = refused.typed, refused.errors, refused.message
         forms.append(form)
-    lost = refused is not None and refused.form not in {f.name for f in forms}
+    shown = {f.name for f in forms} | ({"upload"} if data.may_upload else set())
+    if caller.role in documents.SERVERS:
+        shown |= {f"serve:{d.id}" for d in data.documents if d.status == "issued" and not d.served}
+    lost = refused is not None and refused.form not in shown  # said at the top instead
     return page(
         request,
         "hazards/page.html",

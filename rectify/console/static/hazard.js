@@ -8,7 +8,13 @@ function drawDiagram() {
   const source = document.getElementById("diagram-source");
   const view = document.getElementById("diagram-view");
   if (!source || !view || !window.mermaid) return;
-  window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: "neutral" });
+  // Drawn at its own size (the card scrolls sideways): squeezed to the page it is unreadable.
+  window.mermaid.initialize({
+    startOnLoad: false,
+    securityLevel: "strict",
+    theme: "neutral",
+    state: { useMaxWidth: false },
+  });
   window.mermaid.render("hazard-diagram", source.textContent).then(
     (result) => {
       view.innerHTML = result.svg;  // mermaid's own SVG, sanitised by securityLevel "strict"
