@@ -243,3 +243,45 @@ def test_evidence_uploads_from_the_form_with_and_without_script(people: People) 
     )
     assert r.status_code == 403
     assert len([e for e in world.history(hid) if e["trigger"] == "evidence_added"]) == 3
+
+
+def test_extension_penalty_plan_and_timers_through_the_forms(people: People) -> None:
+    world, client = people.world, people.client
+    hid = world.to("rectifying")
+    original = world.get(hid)["deadline"]
+    signed_in(client, "enterprise")
+    page = text_of(client.get(f"/console/hazards/{hid}").text)
+    assert "采取的方法和措施 清理通道" in page and "负责治理的机构和人员 李强" in page  # the plan
+    assert "整改期限届满" in page and "整改期限临近提醒" in page  # pending timers
+
+    later = world.clock.now + timedelta(days=30)
+    r = submit(
+        client, hid, "request_extension", {"reason": "设备未到货", "new_deadline": local(later)}
+    )
+    assert r.status_code == 303
+    page = text_of(client.get(f"/console/hazards/{hid}").text)
+    assert "待审批的延期申请" in page and "设备未到货" in page
+
+    signed_in(client, "dispatcher")
+    r = submit(client, hid, "decide_extension", {"approved": "true", "note": "同意"})
+    assert r.status_code == 303
+    hazard = world.get(hid)
+    assert hazard["deadline"] != original and hazard["pending_extension"] is None
+    r = submit(
+        client,
+        hid,
+        "record_penalty",
+        {
+            "decision_no": "岸应急罚〔2026〕9号",
+            "kind": "fine",
+            "amount_yuan": "20,000",
+            "legal_basis": "安全生产法第一百零二条",
+        },
+    )
+    assert r.status_code == 303
+    page = text_of(client.get(f"/console/hazards/{hid}").text)
+    assert "期限变更" in page and "审批延期" in page  # the original and the extension
+    c = later.astimezone(CHINA_TZ)
+    assert f"当前期限 {c.year}年{c.month}月{c.day}日 {c:%H:%M}" in page
+    assert "岸应急罚〔2026〕9号 罚款 20,000.00 元" in page
+    assert world.history(hid)[-1]["payload"]["amount_yuan"] == 20000
