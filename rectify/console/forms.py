@@ -16,6 +16,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from enum import Enum
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -86,8 +87,9 @@ def _widget(name: str, annotation: Any, metadata: list[Any]) -> FormField:
     found = _validators(metadata)
     label = field_label(name)
     leaf = name.rsplit(".", 1)[-1]
-    if typing.get_origin(base) is Literal:
-        choices = [Choice(str(v), value_label(name, v)) for v in typing.get_args(base)]
+    if typing.get_origin(base) is Literal or (isinstance(base, type) and issubclass(base, Enum)):
+        values = typing.get_args(base) or [m.value for m in base]  # type: ignore[union-attr]
+        choices = [Choice(str(v), value_label(name, v)) for v in values]
         return FormField(name, label, "select", choices=choices)
     if typing.get_origin(base) is list:
         (item,) = typing.get_args(base)

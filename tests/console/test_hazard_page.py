@@ -63,6 +63,7 @@ def test_the_page_shows_the_hazard_and_offers_the_dispatchers_triggers(people: P
     assert set(offered) >= {"assign", "dismiss", "regrade", "record_penalty"}
     assert {"assignee", "deadline", "officers"} <= names(offered["assign"])
     assert ">交办</button>" in offered["assign"]
+    assert '<option value="major">重大事故隐患</option>' in offered["regrade"]  # a choice
     assert "stateDiagram-v2" in r.text and "class main_reported,supervision_none" in r.text
     with open("/tmp/hz/page.html", "w") as f:
         f.write(r.text)
