@@ -33,6 +33,8 @@ __all__ = ["Choice", "FormField", "fields_of", "local_value", "payload_of"]
 # Fields whose values are the sha256 of evidence uploaded to the hazard (chosen from a list).
 EVIDENCE_LISTS = {"evidence", "attachments"}
 EVIDENCE_ONE = {"evaluation_report"}
+# Optional in the model (the system leaves them out), required of a person (the trigger's rules).
+REQUIRED_OF_PEOPLE = {"list_for_supervision.document_no"}
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def fields_of(trigger: str, *, grade: str = "general") -> list[FormField]:
                 out.append(f)
             continue
         f = _widget(name, info.annotation, list(info.metadata))
-        f.required = info.is_required()
+        f.required = info.is_required() or f"{trigger}.{name}" in REQUIRED_OF_PEOPLE
         f.label = FIELD_LABELS.get(f"{trigger}.{name}", f.label)  # a trigger's own wording
         f.hint = FIELD_HINTS.get(f"{trigger}.{name}", FIELD_HINTS.get(name, ""))
         out.append(f)

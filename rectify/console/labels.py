@@ -84,6 +84,7 @@ FIELD_LABELS: dict[str, str] = {
     "request_reconsideration.document_no": "复议申请文号",
     "request_filing_supervision.document_no": "提请立案监督文号",
     "record_suspension_refusal.facts": "拒不执行的事实",
+    "order_on_the_spot.order_no": "现场处理措施决定书文号",
     # what the history's payloads carry beside the fields a person typed
     "previous_deadline": "原整改期限",
     "previous_grade": "原隐患等级",
