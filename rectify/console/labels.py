@@ -234,6 +234,8 @@ def payload_words(
         label = field_label(path)
         if value in (None, "", [], {}):
             continue
+        if key == "officers" and isinstance(payload.get("document"), dict):
+            continue  # the ids as typed: the document's resolved officers (names) say who
         if key == "kind" and (prefix == "document." or trigger == "document_issued"):
             out.append(("文书种类", (document_kinds or {}).get(value, str(value))))
             continue
