@@ -286,3 +286,25 @@ def test_extension_penalty_plan_and_timers_through_the_forms(people: People) -> 
     assert f"当前期限 {c.year}年{c.month}月{c.day}日 {c:%H:%M}" in page
     assert "岸应急罚〔2026〕9号 罚款 20,000.00 元" in page
     assert world.history(hid)[-1]["payload"]["amount_yuan"] == 20000
+
+
+def test_a_file_that_is_not_a_photo_or_pdf_is_refused_on_the_page(people: People) -> None:
+    world, client = people.world, people.client
+    hid = world.to("rectifying")
+    signed_in(client, "enterprise")
+    token = csrf_of(client.get(f"/console/hazards/{hid}").text)
+    r = client.post(
+        f"/console/hazards/{hid}/evidence",
+        data={"csrf_token": token, "stage": "after"},
+        files={"file": ("病毒.png", io.BytesIO(b"<script>not an image</script>"), "image/png")},
+    )
+    assert r.status_code == 415
+    assert "只能上传照片（JPEG、PNG、WebP、HEIC）或 PDF 文件" in text_of(r.text)
+    assert 'id="upload-form"' in r.text  # the same page, the form again
+    r = client.post(
+        f"/console/hazards/{hid}/evidence",
+        files={"file": ("x.txt", io.BytesIO(b"plain text"), "text/plain")},
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+    )
+    assert r.status_code == 415 and "PDF" in r.json()["message"]
+    assert not [e for e in world.history(hid) if e["trigger"] == "evidence_added"]
