@@ -222,7 +222,9 @@ def payload_of(
             chosen = [v.strip() for v in values if v.strip()]
             if f.widget == "officers":
                 chosen = [int(v) if v.isdigit() and len(v) < 19 else v for v in chosen]  # type: ignore[misc]
-            if chosen or f.required:
+            # An empty required list is sent (its rule names it); officers never: the document
+            # rule explains what is missing better than "at least 1 item".
+            if chosen or (f.required and f.widget != "officers"):
                 _set(payload, f.name, chosen)
             continue
         raw = values[0] if values else ""

@@ -119,7 +119,7 @@ def _render(
     forms = []
     for name in data.view["allowed_triggers"]:
         spec = definition.triggers[name]
-        form = TriggerForm(name, spec.label, spec.source or "", fields_of(name, grade=grade))
+        form = TriggerForm(name, spec.label, spec.source or "", _fields(ctx, name, grade))
         if refused is not None and refused.form == name:
             form.typed, form.errors, form.message = refused.typed, refused.errors, refused.message
         forms.append(form)
@@ -163,6 +163,19 @@ def _render(
         now_local=local_value(ctx.now()),
         parse_time=_parse_time,
     )
+
+
+def _fields(ctx: Context, trigger: str, grade: str) -> list[FormField]:
+    """The trigger's inputs; `officers` marked required where the step's document needs them
+    and the officers rule is on (documents.issue refuses it otherwise)."""
+    fields = fields_of(trigger, grade=grade)
+    config = ctx.documents
+    kind = config.kind_of(trigger) if config else None
+    if kind and config and config.kinds[kind].officers and ctx.settings.documents_require_officers:
+        for f in fields:
+            if f.name == "officers" and f.widget == "officers":
+                f.required = True
+    return fields
 
 
 def _document_kinds(ctx: Context) -> dict[str, str]:
@@ -314,7 +327,7 @@ def fire(
     spec = definition.triggers.get(trigger)
     if spec is None or spec.creates or spec.internal:
         raise PageError(404, "没有这个操作。")
-    fields = fields_of(trigger, grade=hazard.grade or "general")
+    fields = _fields(ctx, trigger, hazard.grade or "general")
     payload, errors, typed = payload_of(fields, form)
     refused = Refused(trigger, typed, errors)
     if errors:

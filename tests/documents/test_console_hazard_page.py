@@ -52,6 +52,7 @@ def test_officers_documents_download_and_service_from_the_page(
     assign = re.search(r'id="form-assign".*?</form>', page, re.S)[0]
     assert "王五（执法人员，执法证号 42010200001）" in assign and f'value="{officers.a}"' in assign
     assert "无证人员" not in assign  # no certificate number: cannot sign
+    assert '<legend>执法人员<span class="req"' in assign  # required: the rule is on
 
     r = post(world, hid, "triggers/assign", {"assignee": "王工"})
     assert r.status_code == 422
