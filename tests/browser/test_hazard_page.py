@@ -121,7 +121,8 @@ def upload(driver: WebDriver, files: list[Path], stage: str) -> None:
     f.find_element(By.CSS_SELECTOR, f'input[name="stage"][value="{stage}"]').click()
     f.find_element(By.NAME, "file").send_keys("\n".join(str(p) for p in files))
     f.find_element(By.XPATH, ".//button[normalize-space()='上传']").click()
-    wait_for_text(driver, f"已上传 {len(files)} 个文件")
+    wait_for_text(driver, f"已上传 {len(files)} 个文件")  # the script's, then the page's notice
+    WebDriverWait(driver, WAIT).until(lambda d: "uploaded=" in d.current_url)
 
 
 def photos(folder: Path, *seeds: int) -> list[Path]:
@@ -301,6 +302,7 @@ def test_enterprise_b_gets_404_and_the_page_fits_a_phone(
     upload_input = phone.find_element(By.CSS_SELECTOR, '#upload-form input[type="file"]')
     assert upload_input.get_attribute("capture") == "environment"
     assert upload_input.get_attribute("accept") == "image/*,application/pdf"
+    assert not phone.find_element(By.ID, "upload-progress").is_displayed()  # until uploading
     assert fits(phone), "the hazard page is wider than 375 px"
     shot("hazard-phone", full_page=True)
     assert console.problems() == []
