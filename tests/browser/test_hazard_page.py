@@ -122,7 +122,13 @@ def upload(driver: WebDriver, files: list[Path], stage: str) -> None:
     f.find_element(By.NAME, "file").send_keys("\n".join(str(p) for p in files))
     f.find_element(By.XPATH, ".//button[normalize-space()='上传']").click()
     wait_for_text(driver, f"已上传 {len(files)} 个文件")  # the script's, then the page's notice
-    WebDriverWait(driver, WAIT).until(lambda d: "uploaded=" in d.current_url)
+    WebDriverWait(driver, WAIT).until(
+        lambda d: (
+            "uploaded=" in d.current_url
+            and d.execute_script("return document.readyState") == "complete"
+            and d.find_elements(By.CSS_SELECTOR, "p.alert-ok")
+        )
+    )
 
 
 def photos(folder: Path, *seeds: int) -> list[Path]:
