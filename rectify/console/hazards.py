@@ -148,7 +148,7 @@ def _render(
         timer_labels=labels.TIMER_LABELS,
         field_label=labels.field_label,
         value_label=labels.value_label,
-        plan_words=labels.payload_words("accept", {"plan": data.hazard.plan}, _china)
+        plan_words=labels.payload_words("accept", data.hazard.plan, _china, prefix="plan.")
         if data.hazard.plan
         else [],
         pending_words=labels.payload_words(

@@ -39,6 +39,7 @@ PLAN_LABELS = {
 
 FIELD_LABELS: dict[str, str] = {
     **PLAN_LABELS,
+    "plan": "治理方案",
     "assignee": "整改责任人",
     "deadline": "整改期限",
     "officers": "执法人员",
