@@ -104,6 +104,7 @@ def create_app(ctx: Context) -> FastAPI:
         BodyLimit,
         max_json_bytes=ctx.settings.max_json_bytes,
         max_upload_bytes=ctx.settings.evidence_max_bytes,
+        console_refusal=console_errors.too_large,
     )
     app.add_middleware(AuthGate, ctx=ctx, console_refusal=console_errors.unauthenticated)
     install_observability(app)  # /metrics; the request id wraps every middleware above

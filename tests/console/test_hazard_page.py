@@ -308,3 +308,25 @@ def test_a_file_that_is_not_a_photo_or_pdf_is_refused_on_the_page(people: People
     )
     assert r.status_code == 415 and "PDF" in r.json()["message"]
     assert not [e for e in world.history(hid) if e["trigger"] == "evidence_added"]
+
+
+def test_an_upload_over_the_limit_is_a_page_in_chinese(people: People) -> None:
+    world, client = people.world, people.client
+    hid = world.to("rectifying")
+    signed_in(client, "enterprise")
+    token = csrf_of(client.get(f"/console/hazards/{hid}").text)
+    big = png(5) + b"\0" * (world.ctx.settings.evidence_max_bytes + 70 * 1024)
+    r = client.post(
+        f"/console/hazards/{hid}/evidence",
+        data={"csrf_token": token, "stage": "after"},
+        files={"file": ("大图.png", io.BytesIO(big), "image/png")},
+    )
+    assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
+    assert "上传的内容超过了 256 KiB 的上限，未保存任何文件" in text_of(r.text)
+    r = client.post(
+        f"/console/hazards/{hid}/evidence",
+        files={"file": ("大图.png", io.BytesIO(big), "image/png")},
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+    )
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+    assert not [e for e in world.history(hid) if e["trigger"] == "evidence_added"]
