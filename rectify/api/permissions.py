@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from rectify.api.deps import ContextDep, CurrentCaller, RowId
 from rectify.auth.scope import Caller
+from rectify.documents import service as documents
 from rectify.exceptions import Forbidden
 from rectify.hazards import service as hazards
 
-__all__ = ["HazardRoles", "Roles"]
+__all__ = ["DocumentRoles", "HazardRoles", "Roles"]
 
 
 class _Allowed:
@@ -58,4 +59,14 @@ class HazardRoles(_Allowed):
     def __call__(self, hazard_id: RowId, caller: CurrentCaller, ctx: ContextDep) -> Caller:
         with ctx.db.engine.connect() as connection:  # released at once, not held by the route
             hazards.get(connection=connection, caller=caller, hazard_id=hazard_id)
+        return self.check(caller)
+
+
+class DocumentRoles(_Allowed):
+    """For a route whose path names `{document_id}` (a 执法文书): 404 unless the document's
+    hazard is in the caller's scope, then 403 unless the caller has one of `roles`."""
+
+    def __call__(self, document_id: RowId, caller: CurrentCaller, ctx: ContextDep) -> Caller:
+        with ctx.db.engine.connect() as connection:
+            documents.get(ctx=ctx, connection=connection, caller=caller, document_id=document_id)
         return self.check(caller)

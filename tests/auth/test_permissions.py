@@ -10,7 +10,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from rectify.api.permissions import HazardRoles, Roles
+from rectify.api.permissions import DocumentRoles, HazardRoles, Roles
 from tests.auth.test_endpoint_matrix import ANY, ROWS
 
 # The service decides these from the workflow file (the trigger's roles), after the scope.
@@ -21,9 +21,10 @@ FROM_THE_WORKFLOW = {
 }
 
 
-def declared(dependant: Dependant) -> list[Roles | HazardRoles]:
+def declared(dependant: Dependant) -> list[Roles | HazardRoles | DocumentRoles]:
     """The permission dependencies anywhere in a route's dependency tree."""
-    found = [dependant.call] if isinstance(dependant.call, Roles | HazardRoles) else []
+    kinds = Roles | HazardRoles | DocumentRoles
+    found = [dependant.call] if isinstance(dependant.call, kinds) else []
     for sub in dependant.dependencies:
         found += declared(sub)
     return found
@@ -47,3 +48,4 @@ def test_each_restricted_route_declares_its_roles(client: TestClient) -> None:
         assert len(checks) == 1, (key, checks)
         assert frozenset(checks[0].roles) == row.roles, key
         assert isinstance(checks[0], HazardRoles) == (row.on == "hazard"), key  # scope first
+        assert isinstance(checks[0], DocumentRoles) == (row.on == "document"), key
