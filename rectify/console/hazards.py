@@ -33,7 +33,7 @@ from rectify.console.deps import CheckedForm, ConsoleCaller, check_csrf
 from rectify.console.enterprises import overdue_words
 from rectify.console.errors import PageError
 from rectify.console.forms import Choice, FormField, fields_of, local_value, payload_of
-from rectify.console.render import page
+from rectify.console.render import china_time, page
 from rectify.context import Context
 from rectify.documents import service as documents
 from rectify.documents.models import SERVICE_METHODS, ServeRequest
@@ -148,11 +148,11 @@ def _render(
         timer_labels=labels.TIMER_LABELS,
         field_label=labels.field_label,
         value_label=labels.value_label,
-        plan_words=labels.payload_words("accept", data.hazard.plan, _china, prefix="plan.")
+        plan_words=labels.payload_words("accept", data.hazard.plan, china_time, prefix="plan.")
         if data.hazard.plan
         else [],
         pending_words=labels.payload_words(
-            "request_extension", data.hazard.pending_extension or {}, _china
+            "request_extension", data.hazard.pending_extension or {}, china_time
         ),
         grade_labels=labels.VALUE_LABELS["grade"],
         level_labels=labels.VALUE_LABELS["level"],
@@ -181,12 +181,6 @@ def _fields(ctx: Context, trigger: str, grade: str) -> list[FormField]:
 def _document_kinds(ctx: Context) -> dict[str, str]:
     """Each 执法文书 kind's name (config/documents.toml)."""
     return {k: v.name for k, v in ctx.documents.kinds.items()} if ctx.documents else {}
-
-
-def _china(moment: datetime | None) -> str:
-    from rectify.console.render import china_time
-
-    return china_time(moment)
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -236,7 +230,7 @@ def _timeline(
                 "at": _parse_time(e["at"]),
                 "moved": moved,
                 "words": labels.payload_words(
-                    e["trigger"], e["payload"], _china, document_kinds=kinds
+                    e["trigger"], e["payload"], china_time, document_kinds=kinds
                 ),
                 "hash": e["hash"],
             }
