@@ -5,7 +5,6 @@ and whether the caller may upload evidence now. Reads only; scope first (NotFoun
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -168,8 +167,3 @@ def benign_since(*, connection: Connection, hazard_id: int, version: int) -> int
     if not later or any(r.trigger not in BENIGN for r in later):
         return None
     return later[-1].hazard_seq
-
-
-def payload_of(event: Any) -> Any:
-    """An event row's payload, parsed."""
-    return json.loads(event.payload)
