@@ -21,6 +21,7 @@ from rectify.console import errors as console_errors
 from rectify.console.admin import router as console_admin
 from rectify.console.audit import router as console_audit
 from rectify.console.enterprises import router as console_enterprises
+from rectify.console.hazards import router as console_hazards
 from rectify.console.views import router as console_views
 from rectify.context import Context
 from rectify.definitions.views import router as workflows
@@ -86,6 +87,7 @@ def create_app(ctx: Context) -> FastAPI:
         console_admin,
         console_audit,
         console_enterprises,
+        console_hazards,
         console_documents,
     ):
         app.include_router(router)
@@ -102,6 +104,7 @@ def create_app(ctx: Context) -> FastAPI:
         BodyLimit,
         max_json_bytes=ctx.settings.max_json_bytes,
         max_upload_bytes=ctx.settings.evidence_max_bytes,
+        console_refusal=console_errors.too_large,
     )
     app.add_middleware(AuthGate, ctx=ctx, console_refusal=console_errors.unauthenticated)
     install_observability(app)  # /metrics; the request id wraps every middleware above

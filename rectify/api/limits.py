@@ -11,8 +11,11 @@ has unwound (so an upload's staging file is already gone when the client reads t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rectify.api.problems import human_size, problem
@@ -31,8 +34,16 @@ def is_upload(scope: Scope) -> bool:
 class BodyLimit:
     """413 problem+json for a body over its limit, enforced while the body streams."""
 
-    def __init__(self, app: ASGIApp, *, max_json_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_json_bytes: int,
+        max_upload_bytes: int,
+        console_refusal: Callable[[Request, int], Response] | None = None,
+    ) -> None:
         self.app = app
+        self.console_refusal = console_refusal  # a console form's 413 is a page, not JSON
         self.max_json_bytes = max_json_bytes
         self.max_upload_bytes = max_upload_bytes
 
@@ -85,8 +96,15 @@ class BodyLimit:
             detail = f"the request body is over {human_size(allowed)}, the limit"
             await self._refuse(scope, receive, send, detail, allowed)
 
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, detail: str, limit: int) -> None:
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, detail: str, limit: int
+    ) -> None:
+        path = scope["path"]
+        if self.console_refusal is not None and path.startswith("/console/"):
+            accept = Headers(scope=scope).get("accept", "")
+            if "application/json" not in accept:  # the page's own script reads problem+json
+                await self.console_refusal(Request(scope), limit)(scope, receive, send)
+                return
         what = "send a smaller file" if is_upload(scope) else "send a smaller body"
         response = problem(413, f"{detail}; {what}", request=Request(scope), limit=limit)
         await response(scope, receive, send)

@@ -32,7 +32,7 @@ from rectify.documents.models import (
 )
 from rectify.documents.render import RenderError, RenderProcess
 from rectify.evidence.storage import EvidenceStore
-from rectify.exceptions import Conflict, InvalidInput, NotFound
+from rectify.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from rectify.hazards import row as rows
 from rectify.hazards import service as hazards
 
@@ -51,7 +51,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DOCUMENTS = Document.__table__  # type: ignore[attr-defined]
-SERVERS = ("dispatcher", "inspector")  # who records a service (送达): declared on the routes
+SERVERS = ("dispatcher", "inspector")  # who records a service (送达)
 MAX_BACKOFF = timedelta(hours=1)
 PDF_MAX_BYTES = 20 * 1024 * 1024
 
@@ -238,8 +238,11 @@ def serve(
     *, ctx: Context, caller: Caller, document_id: int, request: ServeRequest
 ) -> dict[str, Any]:
     """Record that a document was served (date, method, recipient) with a `serve_document`
-    event on its hazard; once per document. Who may is declared on the routes
-    (`DocumentRoles(*SERVERS)`: scope first, then role)."""
+    event on its hazard; once per document."""
+    with ctx.db.engine.connect() as connection:
+        _row(connection, caller, document_id)  # scope first: 404 outside it
+    if caller.role not in SERVERS:
+        raise Forbidden(f"a {caller.role} may not record a service (送达)")
 
     def command(uow: UnitOfWork) -> dict[str, Any]:
         c = DOCUMENTS.c
