@@ -24,6 +24,7 @@ __all__ = [
     "field_label",
     "payload_words",
     "refusal_zh",
+    "source_zh",
     "value_label",
 ]
 
@@ -314,6 +315,51 @@ def _guard_zh(definition: Definition, reason: str) -> str:
     return reason
 
 
+# A rule's `source` in the workflow file is a citation, a colon, a note in English, then how
+# sure it is. A person reading a refusal gets the citation in Chinese and the kind of source.
+_SOURCE_KINDS = {
+    "law": "法律法规",
+    "practice": "工作实践",
+    "ours": "本系统默认，非法定",
+    "unsure": "出处待核实",
+}
+_SOURCE_WORDS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\bart\. ([\d, ]*\d)"), "ART"),  # art. 3, 5, 6 → 第3、5、6条
+    (re.compile(r"SPEC\.md section (\d+)"), r"本系统规范第\1节"),
+    (re.compile(r"\bpractice\b"), "实践"),
+    (re.compile(r"\bQingdao\b"), "青岛"),
+    (re.compile(r"the industry standards for judging major hazards"), "重大事故隐患判定标准"),
+    (re.compile(r"\([A-Za-z][^)]*\)"), ""),  # an English aside in brackets
+]
+
+
+def _citation_zh(citation: str) -> str:
+    for pattern, words in _SOURCE_WORDS:
+        if words == "ART":
+            citation = pattern.sub(
+                lambda m: "第" + "、".join(n.strip() for n in m[1].split(",")) + "条", citation
+            )
+        else:
+            citation = pattern.sub(words, citation)
+    citation = re.split(r"(?:^|\s)[a-z]{2,}\b", citation)[0]  # the English note that follows
+    citation = re.sub(r"条\s*,\s*第", "条、第", citation).replace("(", "（").replace(")", "）")
+    citation = re.sub(r"(?<=[\u4e00-\u9fff）])\s+(?=[\u4e00-\u9fff（])", "", citation)
+    return citation.strip(" ,")
+
+
+def source_zh(source: str) -> str:
+    """A rule's source as a person reads it: `安全生产法 art. 113: ... [law]` →
+    安全生产法第113条（法律法规）; several parts joined by ；."""
+    parts = []
+    for part in source.split(";"):
+        kinds = re.findall(r"\[(\w+)\]", part)
+        citation = _citation_zh(re.sub(r"\[\w+\]", "", part.split(":")[0]))
+        kind = "、".join(_SOURCE_KINDS[k] for k in kinds if k in _SOURCE_KINDS)
+        if citation or kind:
+            parts.append(f"{citation}（{kind}）" if citation and kind else citation or kind)
+    return "；".join(dict.fromkeys(parts))
+
+
 def refusal_zh(definition: Definition, exc: Any, trigger: str) -> str:
     """A 409 (state, guard, stale version) or 403 in one Chinese sentence."""
     label = definition.triggers[trigger].label if trigger in definition.triggers else trigger
@@ -322,7 +368,9 @@ def refusal_zh(definition: Definition, exc: Any, trigger: str) -> str:
         return "该隐患在您打开页面之后已被他人更新，本次提交未生效。请查看最新情况后再操作。"
     if kind == "GuardFailed":
         reasons = "；".join(_guard_zh(definition, r) for r in exc.extra.get("reasons", []))
-        return f"「{label}」未通过流程条件：{reasons}。本次提交未生效。"
+        sources = "；".join(source_zh(s) for s in exc.extra.get("sources", []))
+        basis = f"依据：{sources}。" if sources else ""  # issue 14: the console shows the source
+        return f"「{label}」未通过流程条件：{reasons}。{basis}本次提交未生效。"
     if kind == "TriggerNotAllowed":
         allowed = exc.extra.get("allowed_triggers") or []
         names = "、".join(definition.triggers[t].label for t in allowed if t in definition.triggers)

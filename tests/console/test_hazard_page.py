@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
+from rectify.console.labels import source_zh
 from rectify.timers.policy import CHINA_TZ
 from tests.console.helpers import People, csrf_of, signed_in
 from tests.support import png
@@ -185,7 +186,23 @@ def test_a_guard_refusal_is_a_409_in_chinese_and_nothing_applied(people: People)
     r = submit(client, hid, "request_extension", {"reason": "设备未到", "new_deadline": later})
     assert r.status_code == 409
     assert "整改期限已过，不能再申请延期" in text_of(r.text)
+    # The rule's source, in Chinese, beside the refusal (issue 14): v2 cites it on the guard.
+    assert "依据：本系统规范第2节（本系统默认，非法定）" in text_of(r.text)
     assert world.get(hid)["pending_extension"] is None
+
+
+def test_sources_read_in_chinese() -> None:
+    assert (
+        source_zh("安全生产法 art. 65, art. 102 [law]") == "安全生产法第65条、第102条（法律法规）"
+    )
+    assert (
+        source_zh("国务院令第310号 art. 3, 5, 6 [law]") == "国务院令第310号第3、5、6条（法律法规）"
+    )
+    assert source_zh("13710: progress within 3 days [practice]") == "13710（工作实践）"
+    assert (
+        source_zh("安全生产法 art. 65: after review [law]; 16号令 art. 23 [unsure]")
+        == "安全生产法第65条（法律法规）；16号令第23条（出处待核实）"
+    )
 
 
 def test_out_of_scope_is_404_for_the_page_and_its_forms(people: People) -> None:
