@@ -1,0 +1,269 @@
+"""Worklists (工作台): the hazards that need someone now, one query per list, in the caller's
+scope exactly as the API's list applies it (rectify.auth.scope).
+
+    overdue             open (assigned, rectifying) and past the deadline, longest overdue first
+    due_soon            open, deadline within `settings.worklist_due_soon_days`, soonest first
+    verification_late   awaiting verification longer than `worklist_verification_late_days`
+    verification        awaiting verification, oldest first (the inspector's queue)
+    extensions          an extension request waiting for its decision, by current deadline
+    listed              挂牌督办 (supervision listed)
+    suspended           停产整顿 or closure requested (production)
+    transferred         移交司法 and waiting for an answer (judicial)
+    tasks               an enterprise's work: plan, progress, confirm, a failed verification,
+                        self-check steps; by deadline
+
+Counts stop at `COUNT_CAP` (shown as "10000+"): a capped count reads at most that many index
+entries, whatever the filters. Pages are offset-based up to `MAX_OFFSET`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    ColumnElement,
+    Select,
+    String,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+
+from rectify.auth.scope import Caller, in_region
+from rectify.audit.models import Event
+from rectify.config import Settings
+from rectify.enterprises.models import Enterprise
+from rectify.hazards.row import HAZARDS, OPEN_STATES
+from rectify.timers.models import Timer
+
+__all__ = [
+    "COUNT_CAP",
+    "DISPATCHER_LISTS",
+    "MAX_OFFSET",
+    "Filters",
+    "Window",
+    "count",
+    "enterprises_in_scope",
+    "industries_in_scope",
+    "items",
+    "plan_due_times",
+]
+
+DISPATCHER_LISTS = (
+    "overdue",
+    "due_soon",
+    "verification_late",
+    "extensions",
+    "listed",
+    "suspended",
+    "transferred",
+)
+COUNT_CAP = 10_000
+MAX_OFFSET = 5_000  # deeper than this, filters narrow the list faster than paging would
+
+SUSPENDED = ("suspended", "closure_requested")
+# Handed to the police or the procuratorate and waiting for their answer.
+WITH_THE_POLICE = ("transferred", "reconsideration_requested", "supervision_requested")
+TASK_STATES = ("assigned", "rectifying", "awaiting_verification", "verified")
+
+_h = HAZARDS.c
+_e = Enterprise.__table__.c  # type: ignore[attr-defined]
+_ev = Event.__table__.c  # type: ignore[attr-defined]
+_t = Timer.__table__.c  # type: ignore[attr-defined]
+# A stored JSON null and SQL NULL both mean "no request" (the JSON type writes None as 'null').
+# A literal, not a parameter, so the partial index of migration 0013 matches the query.
+_EXTENSION_PENDING = cast(_h.pending_extension, String) != literal_column("'null'")
+
+# When the hazard last entered awaiting verification: its newest confirm_rectified event,
+# found backwards along the (hazard_id, hazard_seq) unique index.
+_SINCE = (
+    select(_ev.at)
+    .where(_ev.hazard_id == _h.id, _ev.trigger == "confirm_rectified")
+    .order_by(_ev.hazard_seq.desc())
+    .limit(1)
+    .correlate(HAZARDS)
+    .scalar_subquery()
+    .label("since")
+)
+
+_COLUMNS = (
+    _h.id,
+    _h.title,
+    _h.grade,
+    _h.industry,
+    _h.region_code,
+    _h.enterprise_id,
+    _e.name.label("enterprise_name"),
+    _h.state,
+    _h.supervision,
+    _h.production,
+    _h.judicial,
+    _h.deadline,
+    _h.deadline_provisional,
+    _h.assigned_at,
+    _h.verify_failures,
+    _h.self_managed,
+    _h.pending_extension,
+    _h.workflow_name,
+    _h.workflow_version,
+    _h.updated_at,
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a dispatcher narrows a list by (None: any)."""
+
+    region: str | None = None  # a region code inside the caller's scope
+    grade: str | None = None
+    industry: str | None = None
+    enterprise_id: int | None = None
+    state: str | None = None  # a main-track state
+
+
+@dataclass(frozen=True)
+class Window:
+    """The instants the lists are measured against."""
+
+    now: datetime
+    due_soon_until: datetime
+    verification_late_before: datetime
+
+    @classmethod
+    def of(cls, settings: Settings, now: datetime) -> Window:
+        return cls(
+            now=now,
+            due_soon_until=now + timedelta(days=settings.worklist_due_soon_days),
+            verification_late_before=now - timedelta(days=settings.worklist_verification_late_days),
+        )
+
+
+def _conditions(name: str, window: Window) -> list[ColumnElement[bool]]:
+    now = window.now
+    if name == "overdue":
+        return [_h.state.in_(OPEN_STATES), _h.deadline < now]
+    if name == "due_soon":
+        return [_h.state.in_(OPEN_STATES), _h.deadline >= now, _h.deadline < window.due_soon_until]
+    if name == "verification":
+        return [_h.state == "awaiting_verification"]
+    if name == "verification_late":
+        return [_h.state == "awaiting_verification", _SINCE < window.verification_late_before]
+    if name == "extensions":
+        return [_h.pending_extension.is_not(None), _EXTENSION_PENDING]
+    if name == "listed":
+        return [_h.supervision == "listed"]
+    if name == "suspended":
+        return [_h.production.in_(SUSPENDED)]
+    if name == "transferred":
+        return [_h.judicial.in_(WITH_THE_POLICE)]
+    if name == "tasks":
+        return [_h.state.in_(TASK_STATES), _task_condition()]
+    raise ValueError(f"no worklist {name!r}")
+
+
+def _task_condition() -> ColumnElement[bool]:
+    # The enterprise acts on assigned and rectifying hazards; on the self-check path it also
+    # verifies and closes its own (workflow v2).
+    return or_(_h.state.in_(OPEN_STATES), _h.self_managed.is_(True))
+
+
+_ORDER: dict[str, tuple[Any, ...]] = {
+    "overdue": (_h.deadline, _h.id),
+    "due_soon": (_h.deadline, _h.id),
+    "verification": (literal_column("since"), _h.id),
+    "verification_late": (literal_column("since"), _h.id),
+    "extensions": (_h.deadline, _h.id),
+    "listed": (_h.id,),
+    "suspended": (_h.id,),
+    "transferred": (_h.id,),
+    "tasks": (_h.deadline, _h.id),
+}
+
+
+def _where(
+    name: str, *, caller: Caller, filters: Filters, window: Window
+) -> list[ColumnElement[bool]]:
+    where = [c for c in (caller.scope_filter(HAZARDS),) if c is not None]
+    where += _conditions(name, window)
+    if filters.region:
+        where.append(in_region(_h.region_code, filters.region))
+    if filters.grade:
+        where.append(_h.grade == filters.grade)
+    if filters.industry:
+        where.append(_h.industry == filters.industry)
+    if filters.enterprise_id is not None:
+        where.append(_h.enterprise_id == filters.enterprise_id)
+    if filters.state:
+        where.append(_h.state == filters.state)
+    return where
+
+
+def count(
+    *, connection: Connection, caller: Caller, name: str, filters: Filters, window: Window
+) -> int:
+    """How many hazards the list holds, up to COUNT_CAP + 1 (more: "10000+")."""
+    where = _where(name, caller=caller, filters=filters, window=window)
+    inner = select(_h.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    return connection.execute(select(func.count()).select_from(inner)).scalar_one()
+
+
+def items(
+    *,
+    connection: Connection,
+    caller: Caller,
+    name: str,
+    filters: Filters,
+    window: Window,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """One page of the list, most urgent first, each row with its enterprise's name (and, for
+    the verification lists, `since`: when the hazard began waiting)."""
+    where = _where(name, caller=caller, filters=filters, window=window)
+    columns: tuple[Any, ...] = _COLUMNS
+    if name in ("verification", "verification_late"):
+        columns = (*_COLUMNS, _SINCE)
+    stmt: Select[Any] = (
+        select(*columns)
+        .select_from(HAZARDS.outerjoin(Enterprise.__table__, _e.id == _h.enterprise_id))  # type: ignore[attr-defined]
+        .where(*where)
+        .order_by(*_ORDER[name])
+        .limit(limit)
+        .offset(min(offset, MAX_OFFSET))
+    )
+    return [dict(row) for row in connection.execute(stmt).mappings()]
+
+
+def plan_due_times(*, connection: Connection, hazard_ids: list[int]) -> dict[int, datetime]:
+    """When each hazard's plan is due (its pending plan_due timer), for an enterprise's tasks."""
+    if not hazard_ids:
+        return {}
+    stmt = select(_t.hazard_id, func.min(_t.due_at)).where(
+        _t.hazard_id.in_(hazard_ids),
+        _t.kind == "plan_due",
+        _t.fired_at.is_(None),
+        _t.cancelled_at.is_(None),
+    )
+    rows = connection.execute(stmt.group_by(_t.hazard_id)).all()
+    return {hazard_id: due for hazard_id, due in rows}
+
+
+def enterprises_in_scope(
+    *, connection: Connection, caller: Caller, limit: int = 500
+) -> list[dict[str, Any]]:
+    """The enterprises a caller may pick in a filter or a report form (id, name), by name."""
+    where = [c for c in (caller.scope_filter(Enterprise),) if c is not None]
+    stmt = select(_e.id, _e.name, _e.region_code).where(*where).order_by(_e.name, _e.id)
+    return [dict(r) for r in connection.execute(stmt.limit(limit)).mappings()]
+
+
+def industries_in_scope(*, connection: Connection, caller: Caller) -> list[str]:
+    """The industries of the enterprises in scope (suggestions for the industry filter)."""
+    where = [c for c in (caller.scope_filter(Enterprise),) if c is not None]
+    stmt = select(_e.industry).where(*where).distinct().order_by(_e.industry).limit(200)
+    return list(connection.execute(stmt).scalars())
