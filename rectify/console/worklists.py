@@ -175,7 +175,8 @@ def task_words(row: dict[str, Any], labels: Labels, plan_due: datetime | None) -
         by = china_time(plan_due) if plan_due is not None else deadline
         return f"{labels.trigger('accept')}：请于 {by} 前提交"
     if state == "rectifying" and row["verify_failures"]:
-        return f"验收未通过，请重新整改，并于 {deadline} 前再次{labels.trigger('confirm_rectified')}"
+        confirm = labels.trigger("confirm_rectified")
+        return f"验收未通过，请重新整改，并于 {deadline} 前再次{confirm}"
     if state == "rectifying":
         report, confirm = labels.trigger("report_progress"), labels.trigger("confirm_rectified")
         return f"{report}；整改完成后{confirm}（期限 {deadline}）"
@@ -296,12 +297,9 @@ def _dispatcher(
         filters, errors = _filters(connection, ctx, caller, given)
         scoped = {"connection": connection, "caller": caller, "filters": filters}
         counts = {
-            name: lists.count(**scoped, name=name, window=window)
-            for name in lists.DISPATCHER_LISTS
+            name: lists.count(**scoped, name=name, window=window) for name in lists.DISPATCHER_LISTS
         }
-        rows = lists.items(
-            **scoped, name=list_name, window=window, limit=PAGE_SIZE, offset=offset
-        )
+        rows = lists.items(**scoped, name=list_name, window=window, limit=PAGE_SIZE, offset=offset)
         firms = lists.enterprises_in_scope(connection=connection, caller=caller)
         industries = lists.industries_in_scope(connection=connection, caller=caller)
     kept = {k: (v or "").strip() for k, v in given.items() if (v or "").strip()}

@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     ColumnElement,
+    Connection,
     Select,
     String,
     cast,
@@ -34,8 +34,8 @@ from sqlalchemy import (
     select,
 )
 
-from rectify.auth.scope import Caller, in_region
 from rectify.audit.models import Event
+from rectify.auth.scope import Caller, in_region
 from rectify.config import Settings
 from rectify.enterprises.models import Enterprise
 from rectify.hazards.row import HAZARDS, OPEN_STATES
@@ -152,7 +152,7 @@ def _conditions(name: str, window: Window) -> list[ColumnElement[bool]]:
     if name == "verification":
         return [_h.state == "awaiting_verification"]
     if name == "verification_late":
-        return [_h.state == "awaiting_verification", _SINCE < window.verification_late_before]
+        return [_h.state == "awaiting_verification", window.verification_late_before > _SINCE]
     if name == "extensions":
         return [_h.pending_extension.is_not(None), _EXTENSION_PENDING]
     if name == "listed":
