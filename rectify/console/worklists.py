@@ -443,16 +443,23 @@ def new_hazard(request: Request, ctx: ContextDep, caller: ConsoleCaller) -> Resp
     return _report_form(request, ctx, caller, typed=typed, errors={})
 
 
+_REQUIRED = {
+    "title": "请填写隐患名称。",
+    "industry": "请填写行业。",
+    "enterprise_id": "请选择企业。",
+    "grade": "请选择隐患等级。",
+    "source": "请选择隐患来源。",
+}
+
+
 def report_errors(exc: ValidationError) -> dict[str, str]:
     """Pydantic's errors as one Chinese message per field."""
     out: dict[str, str] = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "title"
         kind = error["type"]
-        if kind == "missing" or (kind == "string_too_short" and field != "title"):
-            message = "此项必填。"
-        elif kind == "string_too_short":
-            message = "请填写隐患名称。"
+        if kind in ("missing", "string_too_short"):
+            message = _REQUIRED.get(field, "此项必填。")
         elif kind == "string_too_long":
             message = f"不能超过 {_LIMITS.get(field, 100)} 个字。"
         elif field == "enterprise_id":
