@@ -166,14 +166,18 @@ def _iso_china(value: Any) -> str:
         return "—"
 
 
-def task_words(row: dict[str, Any], labels: Labels, plan_due: datetime | None) -> str:
+def task_words(
+    row: dict[str, Any], labels: Labels, plan_due: datetime | None, now: datetime
+) -> str:
     """What the enterprise must do next with this hazard, and by when."""
     state, deadline = row["state"], china_time(row["deadline"])
     if state == "assigned" and row["self_managed"]:
         return f"自行整改，并于 {deadline} 前确认整改完成"
     if state == "assigned":
-        by = china_time(plan_due) if plan_due is not None else deadline
-        return f"{labels.trigger('accept')}：请于 {by} 前提交"
+        if plan_due is None:
+            return f"{labels.trigger('accept')}（整改期限 {deadline}）"
+        late = "（已逾期）" if plan_due < now else ""
+        return f"{labels.trigger('accept')}：请于 {china_time(plan_due)} 前提交{late}"
     if state == "rectifying" and row["verify_failures"]:
         confirm = labels.trigger("confirm_rectified")
         return f"验收未通过，请重新整改，并于 {deadline} 前再次{confirm}"
@@ -356,7 +360,7 @@ def _enterprise(request: Request, ctx: Context, caller: Caller, offset: int) -> 
     tasks = []
     for row in rows:
         shaped = shape(row, labels, now)
-        shaped["task"] = task_words(row, labels, due.get(row["id"]))
+        shaped["task"] = task_words(row, labels, due.get(row["id"]), now)
         tasks.append(shaped)
     return page(
         request,

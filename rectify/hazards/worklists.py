@@ -289,13 +289,12 @@ def items(
 
 
 def plan_due_times(*, connection: Connection, hazard_ids: list[int]) -> dict[int, datetime]:
-    """When each hazard's plan is due (its pending plan_due timer), for an enterprise's tasks."""
+    """When each hazard's plan is (or was) due: its plan_due timer, pending or fired."""
     if not hazard_ids:
         return {}
     stmt = select(_t.hazard_id, func.min(_t.due_at)).where(
         _t.hazard_id.in_(hazard_ids),
         _t.kind == "plan_due",
-        _t.fired_at.is_(None),
         _t.cancelled_at.is_(None),
     )
     rows = connection.execute(stmt.group_by(_t.hazard_id)).all()
