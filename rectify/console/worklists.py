@@ -300,9 +300,7 @@ def _dispatcher(
     with ctx.db.engine.connect() as connection:
         filters, errors = _filters(connection, ctx, caller, given)
         scoped = {"connection": connection, "caller": caller, "filters": filters}
-        counts = {
-            name: lists.count(**scoped, name=name, window=window) for name in lists.DISPATCHER_LISTS
-        }
+        counts = lists.counts(**scoped, names=lists.DISPATCHER_LISTS, window=window)
         rows = lists.items(**scoped, name=list_name, window=window, limit=PAGE_SIZE, offset=offset)
         firms = lists.enterprises_in_scope(connection=connection, caller=caller)
         industries = lists.industries_in_scope(connection=connection, caller=caller)

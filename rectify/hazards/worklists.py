@@ -49,6 +49,7 @@ __all__ = [
     "Filters",
     "Window",
     "count",
+    "counts",
     "enterprises_in_scope",
     "industries_in_scope",
     "items",
@@ -239,13 +240,32 @@ def _where(
     return where
 
 
+def _capped(name: str, *, caller: Caller, filters: Filters, window: Window) -> Any:
+    where = _where(name, caller=caller, filters=filters, window=window)
+    inner = select(_h.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    return select(func.count()).select_from(inner).scalar_subquery()
+
+
 def count(
     *, connection: Connection, caller: Caller, name: str, filters: Filters, window: Window
 ) -> int:
     """How many hazards the list holds, up to COUNT_CAP + 1 (more: "10000+")."""
-    where = _where(name, caller=caller, filters=filters, window=window)
-    inner = select(_h.id).where(*where).limit(COUNT_CAP + 1).subquery()
-    return connection.execute(select(func.count()).select_from(inner)).scalar_one()
+    capped = _capped(name, caller=caller, filters=filters, window=window)
+    return connection.execute(select(capped)).scalar_one()
+
+
+def counts(
+    *,
+    connection: Connection,
+    caller: Caller,
+    names: tuple[str, ...],
+    filters: Filters,
+    window: Window,
+) -> dict[str, int]:
+    """`count` of several lists in one statement (one round trip for the page's counts)."""
+    columns = [_capped(n, caller=caller, filters=filters, window=window).label(n) for n in names]
+    row = connection.execute(select(*columns)).mappings().one()
+    return {n: row[n] for n in names}
 
 
 def items(
