@@ -11,8 +11,11 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from rectify.context import Context
+from rectify.demo import PASSWORD as DEMO_PASSWORD
+from rectify.demo import load_demo_if_empty
 from rectify.hazards.bulk import seed_assigned
-from tests.console.helpers import People, csrf_of, signed_in
+from tests.console.helpers import People, csrf_of, login_page, signed_in
 from tests.support import World
 
 ROW = re.compile(r'<tr id="hazard-(\d+)"')
@@ -229,3 +232,20 @@ def test_reporting_a_hazard_calls_the_service_and_keeps_input_on_errors(people: 
     assert made["title"] == "液氨管道泄漏" and made["grade"] == "major" and made["violation"]
     assert made["state"] == "reported" and made["location"] == "罐区 <B>"
     assert world.history(hid)[0]["actor"].startswith("inspector:")
+
+
+def test_the_demo_fills_the_dispatchers_worklists(
+    ctx: Context, client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    load_demo_if_empty(ctx)
+    printed = capsys.readouterr().out
+    for role in ("dispatcher", "inspector", "enterprise", "auditor", "admin"):
+        assert re.search(rf"{role} +username {role} +password {DEMO_PASSWORD}", printed)
+    assert "rt_" in printed  # the tokens still printed beside them
+    token = login_page(client)
+    data = {"username": "dispatcher", "password": DEMO_PASSWORD, "csrf_token": token}
+    assert client.post("/console/login", data=data, follow_redirects=False).status_code == 303
+    shown = {k: int(v) for k, v in counts(client.get("/console/").text).items()}
+    assert shown["overdue"] >= 2 and shown["listed"] >= 3 and shown["suspended"] >= 1
+    assert shown["due_soon"] >= 1 and shown["verification_late"] == 1
+    assert shown["extensions"] == 1 and shown["transferred"] == 1
