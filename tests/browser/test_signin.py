@@ -73,6 +73,12 @@ def test_a_wrong_password_is_said_and_failures_lock_the_account(
     type_in(desktop, desk, username, PASSWORD)
     wait_for_text(desktop, "账户已暂时锁定")
     assert "/console/login" in desktop.current_url
+    locked = [
+        line
+        for line in desk.server.output().splitlines()
+        if "account locked after repeated sign-in failures" in line and username in line
+    ]
+    assert len(locked) == 1  # the lock-out is logged, once
     desk.sql(
         "UPDATE principals SET failed_logins = 0, locked_until = NULL WHERE username = ?",
         username,
