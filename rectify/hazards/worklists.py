@@ -34,6 +34,9 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Boolean
 
 from rectify.audit.models import Event
 from rectify.auth.scope import Caller, in_region
@@ -82,17 +85,38 @@ _t = Timer.__table__.c  # type: ignore[attr-defined]
 # A literal, not a parameter, so the partial index of migration 0013 matches the query.
 _EXTENSION_PENDING = cast(_h.pending_extension, String) != literal_column("'null'")
 
-# When the hazard last entered awaiting verification: its newest confirm_rectified event,
-# found backwards along the (hazard_id, hazard_seq) unique index.
+# When the hazard last entered awaiting verification: its newest confirm_rectified event, one
+# seek in the partial index ix_events_confirmed (the trigger a literal, so the index matches).
 _SINCE = (
-    select(_ev.at)
-    .where(_ev.hazard_id == _h.id, _ev.trigger == "confirm_rectified")
-    .order_by(_ev.hazard_seq.desc())
-    .limit(1)
+    select(func.max(_ev.at))
+    .where(_ev.hazard_id == _h.id, _ev.trigger == literal_column("'confirm_rectified'"))
     .correlate(HAZARDS)
     .scalar_subquery()
     .label("since")
 )
+
+
+class rare(FunctionElement[bool]):  # noqa: N801 (an SQL function's name)
+    """A condition few hazards meet, said so to SQLite (`likelihood(x, 0.001)`): its statistics
+    keep one average per key, so "supervision = 'listed'" looks as common as 'none' (every
+    hazard) and it would scan the table instead of the branch's index. Elsewhere the condition
+    itself (PostgreSQL's statistics know the common values)."""
+
+    type = Boolean()
+    name = "rare"
+    inherit_cache = True
+    _is_implicitly_boolean = True  # a condition as it stands: no "= 1" where booleans are ints
+
+
+@compiles(rare)
+def _rare(element: rare, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(rare, "sqlite")
+def _rare_sqlite(element: rare, compiler: Any, **kw: Any) -> str:
+    return f"likelihood({compiler.process(element.clauses, **kw)}, 0.001)"
+
 
 _COLUMNS = (
     _h.id,
@@ -156,18 +180,19 @@ def _conditions(
         return [*graded, _h.deadline < now]
     if name == "due_soon":
         return [*graded, _h.deadline >= now, _h.deadline < window.due_soon_until]
+    waiting = [_h.state == "awaiting_verification", _h.grade.in_(GRADES)]  # a covering range
     if name == "verification":
-        return [_h.state == "awaiting_verification"]
+        return waiting
     if name == "verification_late":
-        return [_h.state == "awaiting_verification", window.verification_late_before > _SINCE]
+        return [*waiting, window.verification_late_before > _SINCE]
     if name == "extensions":
         return [_h.pending_extension.is_not(None), _EXTENSION_PENDING]
     if name == "listed":
-        return [_h.supervision == "listed"]
+        return [rare(_h.supervision == "listed")]
     if name == "suspended":
-        return [_h.production.in_(SUSPENDED)]
+        return [rare(_h.production.in_(SUSPENDED))]
     if name == "transferred":
-        return [_h.judicial.in_(WITH_THE_POLICE)]
+        return [rare(_h.judicial.in_(WITH_THE_POLICE))]
     if name == "tasks":
         return [_h.state.in_(TASK_STATES), _task_condition()]
     raise ValueError(f"no worklist {name!r}")
@@ -214,6 +239,16 @@ def _plain(column: Any) -> Any:
     return column + (0 if column.name == "enterprise_id" else "")
 
 
+def _scope(caller: Caller) -> ColumnElement[bool] | None:
+    """`Caller.scope_filter` of the hazards, with a region compared as an expression: the
+    region_code index spans a whole district (every hazard of it), yet SQLite rates a range on
+    it as selective and would read it instead of the list's own index (the region is checked
+    in that index, which holds region_code too)."""
+    if caller.role == "enterprise" or caller.region_code is None:
+        return caller.scope_filter(HAZARDS)
+    return in_region(_plain(_h.region_code), caller.region_code)
+
+
 def _where(
     name: str,
     *,
@@ -222,7 +257,7 @@ def _where(
     window: Window,
     states: tuple[str, ...] = OPEN_STATES,
 ) -> list[ColumnElement[bool]]:
-    where = [c for c in (caller.scope_filter(HAZARDS),) if c is not None]
+    where = [c for c in (_scope(caller),) if c is not None]
     where += _conditions(name, window, states)
     own = name in _OWN_INDEX
     if filters.region:
@@ -281,31 +316,42 @@ def items(
     """One page of the list, most urgent first, each row with its enterprise's name (and, for
     the verification lists, `since`: when the hazard began waiting)."""
     columns: tuple[Any, ...] = _COLUMNS
+    keys: tuple[Any, ...] = (_h.id,)
     if name in ("verification", "verification_late"):
-        columns = (*_COLUMNS, _SINCE)
+        columns, keys = (*_COLUMNS, _SINCE), (_h.id, _SINCE)
     offset = min(offset, MAX_OFFSET)
-    joined = HAZARDS.outerjoin(Enterprise.__table__, _e.id == _h.enterprise_id)  # type: ignore[attr-defined]
     order = _ORDER[name]
-    if name not in _BY_STATE:
+    # First the page's ids, narrow rows sorted (for the verification lists every waiting
+    # hazard's `since` is one index seek); then the page's rows with their enterprises' names.
+    if name in _BY_STATE:
+        end = offset + limit
+        merged = _merged_ids(name, caller=caller, filters=filters, window=window, end=end)
+        ids = list(connection.execute(merged.offset(offset)).scalars())
+    else:
         where = _where(name, caller=caller, filters=filters, window=window)
-        stmt: Select[Any] = select(*columns).select_from(joined).where(*where)
-        stmt = stmt.order_by(*order).limit(limit).offset(offset)
-        return [dict(row) for row in connection.execute(stmt).mappings()]
-    # One ordered, limited read per state, merged (see _BY_STATE); the names joined after.
+        page = select(*keys).where(*where).order_by(*order).limit(limit).offset(offset)
+        ids = [row[0] for row in connection.execute(page)]
+    if not ids:
+        return []
+    joined = HAZARDS.outerjoin(Enterprise.__table__, _e.id == _h.enterprise_id)  # type: ignore[attr-defined]
+    stmt = select(*columns).select_from(joined).where(_h.id.in_(ids))
+    found = {row["id"]: dict(row) for row in connection.execute(stmt).mappings()}
+    return [found[i] for i in ids if i in found]
+
+
+def _merged_ids(
+    name: str, *, caller: Caller, filters: Filters, window: Window, end: int
+) -> Select[Any]:
+    """One ordered, limited read per (state, grade), merged (see _BY_STATE)."""
     arms = []
     grades = (filters.grade,) if filters.grade else GRADES
     for state in _BY_STATE[name]:
         where = _where(name, caller=caller, filters=filters, window=window, states=(state,))
         for grade in grades:
             arm = select(_h.id, _h.deadline).where(*where, _h.grade == grade)
-            arms.append(select(arm.order_by(*order).limit(offset + limit).subquery()))
-    first = union_all(*arms).subquery()
-    page = select(first.c.id).order_by(first.c.deadline, first.c.id).limit(limit).offset(offset)
-    ids = list(connection.execute(page).scalars())
-    if not ids:
-        return []
-    stmt = select(*columns).select_from(joined).where(_h.id.in_(ids)).order_by(*order)
-    return [dict(row) for row in connection.execute(stmt).mappings()]
+            arms.append(select(arm.order_by(*_ORDER[name]).limit(end).subquery()))
+    merged = union_all(*arms).subquery()
+    return select(merged.c.id).order_by(merged.c.deadline, merged.c.id).limit(end)
 
 
 def plan_due_times(*, connection: Connection, hazard_ids: list[int]) -> dict[int, datetime]:

@@ -14,6 +14,8 @@ each list's count and first page is read from an index range instead of every ha
     ix_hazards_production_region    停产整顿 (production suspended, closure requested)
     ix_hazards_judicial_region      移交司法 (judicial transferred, ...)
     ix_hazards_enterprise_deadline  an enterprise's tasks by deadline
+    ix_events_confirmed             when a hazard last asked for verification (partial: only
+                                    confirm_rectified events), one seek per waiting hazard
     ix_hazards_extension_pending_*  pending extension requests (partial: only those rows), by
                                     region (offices) and by enterprise (its own)
 """
@@ -42,7 +44,18 @@ PENDING_WHERE = sa.text(
 )
 
 
+CONFIRMED = "ix_events_confirmed"
+CONFIRMED_WHERE = sa.text("trigger = 'confirm_rectified'")
+
+
 def upgrade() -> None:
+    op.create_index(
+        CONFIRMED,
+        "events",
+        ["hazard_id", "at"],
+        sqlite_where=CONFIRMED_WHERE,
+        postgresql_where=CONFIRMED_WHERE,
+    )
     for name, columns in INDEXES.items():
         op.create_index(name, "hazards", columns)
     for column in ("region_code", "enterprise_id"):
@@ -56,6 +69,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(CONFIRMED, table_name="events")
     for column in ("region_code", "enterprise_id"):
         op.drop_index(PENDING + column, table_name="hazards")
     for name in reversed(INDEXES):
