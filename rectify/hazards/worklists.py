@@ -225,18 +225,18 @@ _ORDER: dict[str, tuple[Any, ...]] = {
 # of the (state, grade, deadline, id) index, and merged: SQLite cannot read
 # `state IN (a, b) ORDER BY deadline` in index order and would sort every overdue hazard.
 _BY_STATE = {"overdue": OPEN_STATES, "due_soon": OPEN_STATES}
-# Lists whose index does not start with the enterprise: SQLite's statistics (an average per
-# key, no histogram) rate "judicial IN (...)" as common as "judicial = 'none'", and would read
-# a filter's index instead (every hazard of an enterprise, or of a region); so there a filter
-# column is compared as an expression, which no index serves, and checked row by row in the
-# list's own, short, index range.
+# Lists read from their own index (a branch's, the waiting ones', the pending extensions'):
+# SQLite's statistics (an average per key, no histogram) rate a region range or a state as
+# selective as the list's rare value, and would read every hazard of the region or state
+# instead; so there those filter columns are compared as expressions, which no index serves,
+# and checked in (or beside) the list's own short index range.
 _OWN_INDEX = ("verification", "verification_late", "extensions", "listed", "suspended")
 _OWN_INDEX += ("transferred",)
 
 
 def _plain(column: Any) -> Any:
-    """The column as an expression no index answers (`region_code || ''`, `enterprise_id + 0`)."""
-    return column + (0 if column.name == "enterprise_id" else "")
+    """A text column as an expression no index answers (`region_code || ''`)."""
+    return column + ""
 
 
 def _scope(caller: Caller) -> ColumnElement[bool] | None:
@@ -267,9 +267,8 @@ def _where(
         where.append(grade == filters.grade)
     if filters.industry:
         where.append(_h.industry == filters.industry)
-    if filters.enterprise_id is not None:
-        firm = _plain(_h.enterprise_id) if own else _h.enterprise_id
-        where.append(firm == filters.enterprise_id)
+    if filters.enterprise_id is not None:  # an enterprise's hazards are few: its index serves
+        where.append(_h.enterprise_id == filters.enterprise_id)
     if filters.state:
         where.append(_plain(_h.state) == filters.state)
     return where
