@@ -322,10 +322,18 @@ def items(
     order = _ORDER[name]
     # First the page's ids, narrow rows sorted (for the verification lists every waiting
     # hazard's `since` is one index seek); then the page's rows with their enterprises' names.
-    if name in _BY_STATE:
+    # One enterprise's hazards come in deadline order from (enterprise_id, deadline) itself.
+    if name in _BY_STATE and filters.enterprise_id is None:
         end = offset + limit
         merged = _merged_ids(name, caller=caller, filters=filters, window=window, end=end)
         ids = list(connection.execute(merged.offset(offset)).scalars())
+    elif name == "extensions":
+        # Few, and read from the partial index; sorted here, because given an ORDER BY SQLite
+        # prefers walking the deadline index over every hazard to sorting a handful.
+        where = _where(name, caller=caller, filters=filters, window=window)
+        found = connection.execute(select(_h.id, _h.deadline).where(*where).limit(COUNT_CAP))
+        ranked = sorted(found, key=lambda r: (r.deadline is None, r.deadline or 0, r.id))
+        ids = [r.id for r in ranked[offset : offset + limit]]
     else:
         where = _where(name, caller=caller, filters=filters, window=window)
         page = select(*keys).where(*where).order_by(*order).limit(limit).offset(offset)
