@@ -97,7 +97,7 @@ _SINCE = (
 
 
 class rare(FunctionElement[bool]):  # noqa: N801 (an SQL function's name)
-    """A condition few hazards meet, said so to SQLite (`likelihood(x, 0.001)`): its statistics
+    """A condition few hazards meet, said so to SQLite (`likelihood(x, 0.0001)`): its statistics
     keep one average per key, so "supervision = 'listed'" looks as common as 'none' (every
     hazard) and it would scan the table instead of the branch's index. Elsewhere the condition
     itself (PostgreSQL's statistics know the common values)."""
@@ -115,7 +115,7 @@ def _rare(element: rare, compiler: Any, **kw: Any) -> str:
 
 @compiles(rare, "sqlite")
 def _rare_sqlite(element: rare, compiler: Any, **kw: Any) -> str:
-    return f"likelihood({compiler.process(element.clauses, **kw)}, 0.001)"
+    return f"likelihood({compiler.process(element.clauses, **kw)}, 0.0001)"
 
 
 _COLUMNS = (
@@ -232,6 +232,7 @@ _BY_STATE = {"overdue": OPEN_STATES, "due_soon": OPEN_STATES}
 # and checked in (or beside) the list's own short index range.
 _OWN_INDEX = ("verification", "verification_late", "extensions", "listed", "suspended")
 _OWN_INDEX += ("transferred",)
+_BRANCHES = ("listed", "suspended", "transferred")
 
 
 def _plain(column: Any) -> Any:
@@ -267,8 +268,11 @@ def _where(
         where.append(grade == filters.grade)
     if filters.industry:
         where.append(_h.industry == filters.industry)
-    if filters.enterprise_id is not None:  # an enterprise's hazards are few: its index serves
-        where.append(_h.enterprise_id == filters.enterprise_id)
+    if filters.enterprise_id is not None:
+        # An enterprise's hazards are few: its index serves, except on the branch lists, whose
+        # own index holds fewer still (the planner cannot tell).
+        firm = _h.enterprise_id + 0 if name in _BRANCHES else _h.enterprise_id
+        where.append(firm == filters.enterprise_id)
     if filters.state:
         where.append(_plain(_h.state) == filters.state)
     return where
