@@ -120,6 +120,10 @@ def test_filters_narrow_the_lists_and_a_bad_filter_says_why(
     assert ids(client, "/console/?state=assigned") == [d.overdue]
     assert ids(client, f"/console/?enterprise_id={world.home_firm}") == [d.overdue]
     assert ids(client, f"/console/?enterprise_id={world.other_firm}") == []  # out of scope
+    firm = f"enterprise_id={world.home_firm}"
+    assert ids(client, f"/console/?list=listed&{firm}") == [d.listed]
+    assert ids(client, f"/console/?list=extensions&{firm}&region=420102") == [d.extension]
+    assert ids(client, f"/console/?list=verification_late&{firm}&grade=general") == [d.late]
     assert ids(client, "/console/?region=420102&industry=商贸") == [d.overdue]
     assert ids(client, "/console/?industry=建筑施工") == []
     filtered = client.get("/console/?list=listed&grade=general")
