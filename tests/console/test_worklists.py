@@ -253,3 +253,21 @@ def test_the_demo_fills_the_dispatchers_worklists(
     assert shown["overdue"] >= 2 and shown["listed"] >= 3 and shown["suspended"] >= 1
     assert shown["due_soon"] >= 1 and shown["verification_late"] == 1
     assert shown["extensions"] == 1 and shown["transferred"] == 1
+
+
+def test_an_enterprise_reports_for_itself_only(people: People) -> None:
+    world, client = people.world, people.client
+    signed_in(client, "enterprise")
+    form = client.get("/console/hazards/new")
+    assert 'name="enterprise_id"' not in form.text  # no choice: its own
+    assert 'value="self_check" selected' in form.text
+    data = {"title": "配电房门未上锁", "grade": "general", "industry": "商贸"}
+    data |= {"source": "self_check", "enterprise_id": str(world.other_firm)}
+    r = client.post(
+        "/console/hazards/new",
+        data={**data, "csrf_token": csrf_of(form.text)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    made = world.get(int(r.headers["location"].rsplit("/", 1)[1]))
+    assert made["enterprise_id"] == world.home_firm and made["source"] == "self_check"
