@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     login_lockout_minutes: float = Field(default=15, ge=0)
     argon2_memory_kib: int = Field(default=65536, ge=8)
     argon2_time_cost: int = Field(default=3, ge=1)
+    # The dispatcher's worklists (docs/DECISIONS.md, ours): "due soon" is a deadline within
+    # this many days (issue 10 says 3); "awaiting verification too long" is a hazard waiting
+    # longer than this since the enterprise confirmed (before the policy's 10-day
+    # verification_due, so the office can chase the inspector before accountability starts).
+    worklist_due_soon_days: float = Field(default=3, gt=0)
+    worklist_verification_late_days: float = Field(default=7, gt=0)
     demo: bool = True
     host: str = "127.0.0.1"
     port: int = 8000

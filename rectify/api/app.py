@@ -23,6 +23,7 @@ from rectify.console.audit import router as console_audit
 from rectify.console.enterprises import router as console_enterprises
 from rectify.console.hazards import router as console_hazards
 from rectify.console.views import router as console_views
+from rectify.console.worklists import router as console_worklists
 from rectify.context import Context
 from rectify.definitions.views import router as workflows
 from rectify.documents.views import console as console_documents
@@ -84,6 +85,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(api)
     for router in (
         console_views,
+        console_worklists,  # before the hazard page: /console/hazards/new is not an id
         console_admin,
         console_audit,
         console_enterprises,

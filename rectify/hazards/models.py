@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import StrictBool
 from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from rectify.database.core import MAX_ID, UTCDateTime, utcnow
@@ -48,12 +49,33 @@ class HazardCreate(HazardBase):
     violation: StrictBool = False  # "true" is a string: a 422, not a silent yes
 
 
+# A pending extension request: a JSON null (how the JSON type writes None) is none.
+_EXTENSION_PENDING = (
+    "pending_extension IS NOT NULL AND CAST(pending_extension AS VARCHAR) != 'null'"
+)
+
+
 class Hazard(HazardBase, table=True):
     __tablename__ = "hazards"
     # An enterprise's open (major) hazards, counted from the index alone: the enterprise page
     # and the closure rule (migration 0012).
+    # The worklists (rectify.hazards.worklists, migration 0013): each list from an index range.
     __table_args__ = (
         Index("ix_hazards_enterprise_grade_state", "enterprise_id", "grade", "state"),
+        Index("ix_hazards_state_deadline", "state", "grade", "deadline", "id", "region_code"),
+        Index("ix_hazards_supervision_region", "supervision", "region_code"),
+        Index("ix_hazards_production_region", "production", "region_code"),
+        Index("ix_hazards_judicial_region", "judicial", "region_code"),
+        Index("ix_hazards_enterprise_deadline", "enterprise_id", "deadline"),
+        *(
+            Index(
+                f"ix_hazards_extension_pending_{column}",
+                column,
+                sqlite_where=sql_text(_EXTENSION_PENDING),
+                postgresql_where=sql_text(_EXTENSION_PENDING),
+            )
+            for column in ("region_code", "enterprise_id")
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
