@@ -75,6 +75,9 @@ class Hazard(HazardBase, table=True):
     assignee: str | None = None
     assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     deadline: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # The first rectification deadline set (at assign), kept while extensions, a failed
+    # verification or a regrade move `deadline` (migration 0014; the ledgers and the view).
+    original_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The deadline was counted over a year without holiday data (provisional calendar); it is
     # recounted when the year's notice is loaded (rectify.calendar.service).
     deadline_provisional: bool = False
