@@ -15,6 +15,7 @@ from rectify.api import docs, problems
 from rectify.api.gate import AuthGate
 from rectify.api.limits import BodyLimit
 from rectify.api.security import SecurityHeaders
+from rectify.accountability.views import router as accountability
 from rectify.audit.views import router as audit
 from rectify.auth.views import router as principals
 from rectify.console import errors as console_errors
@@ -78,6 +79,7 @@ def create_app(ctx: Context) -> FastAPI:
         audit,
         notifications,
         principals,
+        accountability,
     ):
         api.include_router(router)
     app.include_router(api)

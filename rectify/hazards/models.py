@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rectify.database.core import MAX_ID, UTCDateTime, utcnow
+from rectify.hazards.extensions import ExtensionRequest
 from rectify.inputs import Id, maybe_text, text
 
 
@@ -166,6 +167,7 @@ class HazardSummary(HazardBase):
     supervision_level: str | None
     version: int
     deadline: datetime | None
+    original_deadline: datetime | None  # the first deadline set; extensions move `deadline`
     deadline_provisional: bool  # counted with the provisional calendar (no holiday data yet)
     self_managed: bool  # on the self-check path (workflow v2): the enterprise verifies
     overdue: bool
@@ -184,6 +186,7 @@ class HazardPublic(HazardSummary):
     assignee: str | None
     plan: dict[str, Any] | None
     pending_extension: dict[str, Any] | None
+    extensions: list[ExtensionRequest]  # every request, its decision, decider and time
     verify_failures: int
     penalties: list[PenaltyPublic]
     pending_timers: list[TimerPublic]

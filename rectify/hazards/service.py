@@ -29,6 +29,7 @@ from rectify.documents import issue as documents
 from rectify.enterprises.models import Enterprise
 from rectify.evidence.models import Evidence
 from rectify.exceptions import Forbidden, IdempotencyKeyReused, InvalidInput, NotFound, StaleVersion
+from rectify.hazards import extensions
 from rectify.hazards import row as rows
 from rectify.hazards.models import HazardCreate, IdempotencyRecord, Penalty
 from rectify.hazards.row import HAZARDS, OPEN_STATES, HazardRow, overdue_seconds
@@ -473,6 +474,7 @@ def view(
         "workflow": {"name": definition.name, "version": definition.version},
         "plan": hazard.plan,
         "pending_extension": hazard.pending_extension,
+        "extensions": extensions.for_hazard(connection, hazard.id),
         "penalties": read(_PENALTIES),
         "pending_timers": timers.pending(connection=connection, hazard_id=hazard.id),
         "evidence": read(_EVIDENCE),
