@@ -11,11 +11,11 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from rectify import __version__
+from rectify.accountability.views import router as accountability
 from rectify.api import docs, problems
 from rectify.api.gate import AuthGate
 from rectify.api.limits import BodyLimit
 from rectify.api.security import SecurityHeaders
-from rectify.accountability.views import router as accountability
 from rectify.audit.views import router as audit
 from rectify.auth.views import router as principals
 from rectify.console import errors as console_errors
@@ -30,6 +30,8 @@ from rectify.documents.views import router as documents
 from rectify.enterprises.views import router as enterprises
 from rectify.evidence.views import router as evidence
 from rectify.hazards.views import router as hazards
+from rectify.ledgers.views import console as console_ledgers
+from rectify.ledgers.views import router as ledgers
 from rectify.notifications.views import router as notifications
 from rectify.observability import install as install_observability
 
@@ -80,6 +82,7 @@ def create_app(ctx: Context) -> FastAPI:
         notifications,
         principals,
         accountability,
+        ledgers,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -89,6 +92,7 @@ def create_app(ctx: Context) -> FastAPI:
         console_audit,
         console_enterprises,
         console_documents,
+        console_ledgers,
     ):
         app.include_router(router)
     docs.install(app)  # /docs, /redoc and /console/static
