@@ -49,20 +49,20 @@ SOURCES = {
     "monitoring": "监测预警",
 }
 LEVELS = {"county": "县级", "city": "市级", "province": "省级"}
-ENFORCEMENT = (
-    "order_on_the_spot",
-    "record_penalty",
-    "order_suspension",
-    "record_suspension_refusal",
-    "order_closure",
-    "decide_closure",
-    "transfer_to_judicial",
-    "record_judicial_decision",
-    "request_reconsideration",
-    "request_filing_supervision",
-)
-"""The enforcement steps (监管执法和案件查办): penalties, suspensions, closures, transfers to
-the judicial organs and their decisions."""
+ENFORCEMENT = {
+    "order_on_the_spot": "现场处理措施",
+    "record_penalty": "行政处罚",
+    "order_suspension": "责令停产停业整顿",
+    "record_suspension_refusal": "拒不执行停产停业整顿",
+    "order_closure": "提请关闭",
+    "decide_closure": "关闭决定",
+    "transfer_to_judicial": "移送司法机关",
+    "record_judicial_decision": "立案决定",
+    "request_reconsideration": "提请复议",
+    "request_filing_supervision": "提请立案监督",
+}
+"""The enforcement steps (监管执法和案件查办) by the measure's name: penalties, suspensions,
+closures, transfers to the judicial organs and their decisions."""
 PENALTY_KINDS = {
     "warning": "警告",
     "fine": "罚款",
@@ -503,7 +503,7 @@ def _enforcement_rows(r: Reader) -> Iterator[tuple[Any, ...]]:
             .join(ENTERPRISES, EN.id == H.enterprise_id)
             .outerjoin(DOCUMENTS, and_(d.hazard_id == EV.hazard_id, d.hazard_seq == EV.hazard_seq))
         )
-        .where(*r.where(), EV.trigger.in_(ENFORCEMENT))
+        .where(*r.where(), EV.trigger.in_(tuple(ENFORCEMENT)))
         .order_by(EV.hazard_id, EV.hazard_seq)
     )
     for e in r.stream(stmt):
@@ -515,7 +515,7 @@ def _enforcement_rows(r: Reader) -> Iterator[tuple[Any, ...]]:
             e.enterprise,
             e.credit_code,
             e.region_code,
-            r.label(e, "trigger", e.trigger),
+            ENFORCEMENT[e.trigger],
             _measure(e.trigger, p),
             _document_no(p, e.number),
             p.get("legal_basis"),
