@@ -26,13 +26,21 @@ FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm"}
 BOM = "\ufeff"
 
 
-def _text(value: Any, column: Column) -> str:
+# Text a spreadsheet would read as a formula (CSV injection, CWE-1236): a hazard's title is
+# typed by an enterprise, and the office opens the ledger. CSV: such text is sent after an
+# apostrophe (OWASP's advice; the cell shows the text); XLSX: such a cell is typed as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     return str(value)
 
 
@@ -43,7 +51,7 @@ def csv_chunks(columns: tuple[Column, ...], rows: Iterable[tuple[Any, ...]]) -> 
     buffer.write(BOM)
     writer.writerow([c.header for c in columns])
     for n, row in enumerate(rows, 1):
-        writer.writerow([_text(v, c) for v, c in zip(row, columns, strict=True)])
+        writer.writerow([_text(v) for v in row])
         if n % FLUSH_ROWS == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -69,12 +77,19 @@ def write_xlsx(
         header.append(cell)
     sheet.append(header)
     dated = [(i, FORMATS[c.type]) for i, c in enumerate(columns) if c.type in FORMATS]
+    texts = [i for i, c in enumerate(columns) if c.type == "text"]
     for row in rows:
         values: list[Any] = list(row)
         for i, number_format in dated:
             if values[i] is not None:
                 cell = WriteOnlyCell(sheet, value=values[i])
                 cell.number_format = number_format
+                values[i] = cell
+        for i in texts:
+            value = values[i]
+            if isinstance(value, str) and value.startswith("="):  # openpyxl: a formula
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.data_type = "s"
                 values[i] = cell
         sheet.append(values)
     book.save(target)

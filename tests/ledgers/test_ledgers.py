@@ -287,3 +287,15 @@ def test_an_unknown_ledger_is_404(world: World) -> None:
     r = get(world, "/salaries")
     assert r.status_code == 404 and "hazards" in r.json()["detail"]
     assert world.client.get("/api/v1/ledgers/hazards").status_code == 401
+
+
+def test_text_that_looks_like_a_formula_stays_text(world: World) -> None:
+    """CSV injection: an enterprise types the title, the office opens the ledger."""
+    title = '=HYPERLINK("http://example.org","点我")'
+    hid = world.report("enterprise", title=title, location="-1层")["id"]
+    r = get(world, "/hazards", format="xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    [row] = [row for row in sheet.iter_rows(min_row=2) if row[0].value == hid]
+    assert row[8].value == title and row[8].data_type == "s"  # not a formula
+    [text] = [r for r in table(world, "hazards") if r["隐患编号"] == str(hid)]
+    assert text["隐患名称"] == "'" + title and text["隐患部位"] == "'-1层"
