@@ -292,8 +292,8 @@ def _hazard_rows(r: Reader) -> Iterator[tuple[Any, ...]]:
 HAZARDS_KIND = Kind(
     name="hazards",
     title="隐患排查治理台账",
-    source="安全生产法 第四十一条（如实记录事故隐患排查治理情况）[law]；"
-    "安全生产事故隐患排查治理暂行规定（登记隐患，建立信息档案）[unsure: 条款号]",
+    source="安全生产法 第四十一条（如实记录事故隐患排查治理情况）〔法律法规〕；"
+    "安全生产事故隐患排查治理暂行规定（登记隐患，建立信息档案）〔条款号待核实〕",
     columns=(
         Column("隐患编号", 10, "int"),
         Column("企业名称", 28),
@@ -365,7 +365,7 @@ def _progress_rows(r: Reader) -> Iterator[tuple[Any, ...]]:
 PROGRESS = Kind(
     name="progress",
     title="进度清单",
-    source="13710 工作机制（山西，2016）：3 日内报告整改进度，逐项跟踪至销号 [practice]",
+    source="13710 工作机制（山西，2016）：3 日内报告整改进度，逐项跟踪至销号 〔实践做法〕",
     columns=(
         Column("隐患编号", 10, "int"),
         Column("企业名称", 28),
@@ -426,8 +426,8 @@ def _responsibility_rows(r: Reader) -> Iterator[tuple[Any, ...]]:
 RESPONSIBILITY = Kind(
     name="responsibility",
     title="责任清单",
-    source="安全生产法 第四条、第二十一条（生产经营单位主要负责人职责）与第四十一条 [law]；"
-    "隐患整改“五落实”（责任、措施、资金、时限、预案）[practice]",
+    source="安全生产法 第四条、第二十一条（生产经营单位主要负责人职责）与第四十一条 〔法律法规〕；"
+    "隐患整改“五落实”（责任、措施、资金、时限、预案）〔实践做法〕",
     columns=(
         Column("隐患编号", 10, "int"),
         Column("企业名称", 28),
@@ -531,9 +531,9 @@ def _enforcement_rows(r: Reader) -> Iterator[tuple[Any, ...]]:
 ENFORCEMENT_KIND = Kind(
     name="enforcement",
     title="监管执法和案件查办清单",
-    source="安全生产法 第六十五条、第一百零二条、第一百一十三条 [law]；"
-    "行政处罚法 第六十一条（送达）[law]；"
-    "国务院令第310号（行政执法机关移送涉嫌犯罪案件的规定）[law]",
+    source="安全生产法 第六十五条、第一百零二条、第一百一十三条 〔法律法规〕；"
+    "行政处罚法 第六十一条（送达）〔法律法规〕；"
+    "国务院令第310号（行政执法机关移送涉嫌犯罪案件的规定）〔法律法规〕",
     columns=(
         Column("隐患编号", 10, "int"),
         Column("企业名称", 28),
@@ -590,8 +590,8 @@ def _accountability_rows(r: Reader) -> Iterator[tuple[Any, ...]]:
 ACCOUNTABILITY_KIND = Kind(
     name="accountability",
     title="追责问责清单",
-    source="SPEC.md 第3节（验收逾期，追究验收方责任）[ours]；安全生产法 第九十条 [law]；"
-    "中国共产党问责条例 第八条 [law]",
+    source="验收逾期，追究验收方责任（本系统规则）〔本系统约定〕；"
+    "安全生产法 第九十条 〔法律法规〕；中国共产党问责条例 第八条 〔法律法规〕",
     columns=(
         Column("问责编号", 10, "int"),
         Column("隐患编号", 10, "int"),
@@ -703,8 +703,8 @@ def _listing_row(r: Reader, listing: dict[str, Any]) -> tuple[Any, ...]:
 SUPERVISION = Kind(
     name="supervision",
     title="督办台账",
-    source="安全生产法 第四十一条（重大事故隐患督办）[law]；挂牌督办与摘牌、销号的地方做法"
-    "（青岛：挂牌、摘牌 5 个工作日内公布）[practice]",
+    source="安全生产法 第四十一条（重大事故隐患督办）〔法律法规〕；挂牌督办与摘牌、销号的地方做法"
+    "（青岛：挂牌、摘牌 5 个工作日内公布）〔实践做法〕",
     columns=(
         Column("隐患编号", 10, "int"),
         Column("企业名称", 28),
