@@ -167,7 +167,9 @@ class HazardSummary(HazardBase):
     supervision_level: str | None
     version: int
     deadline: datetime | None
-    original_deadline: datetime | None  # the first deadline set; extensions move `deadline`
+    # The first deadline set; extensions move `deadline`. Defaults: a response stored for an
+    # Idempotency-Key before these fields existed is answered again as it was.
+    original_deadline: datetime | None = None
     deadline_provisional: bool  # counted with the provisional calendar (no holiday data yet)
     self_managed: bool  # on the self-check path (workflow v2): the enterprise verifies
     overdue: bool
@@ -186,7 +188,7 @@ class HazardPublic(HazardSummary):
     assignee: str | None
     plan: dict[str, Any] | None
     pending_extension: dict[str, Any] | None
-    extensions: list[ExtensionRequest]  # every request, its decision, decider and time
+    extensions: list[ExtensionRequest] = []  # every request, its decision, decider and time
     verify_failures: int
     penalties: list[PenaltyPublic]
     pending_timers: list[TimerPublic]
