@@ -121,6 +121,11 @@ def test_a_listed_hazard_still_overdue_at_the_last_step_opens_one(world: World) 
     assert "第3步" in entry["reason"]
     last = world.history(hid)[-1]
     assert last["trigger"] == "escalation_notice" and last["payload"]["step"] == 2
+    r = world.client.get(f"/api/v1/hazards/{hid}/replay", headers=world.h("auditor"))
+    assert r.json()["consistent"], r.json()["divergences"]
+    assert [(e["rule"], e["person"]) for e in r.json()["accountability"]] == [
+        ("listed_overdue", "李强")
+    ]
 
 
 def test_listing_is_in_scope_and_filtered(world: World) -> None:
