@@ -68,6 +68,7 @@ def seed_assigned_raw(
         assignee="王工",
         assigned_at=at,
         deadline=deadline,
+        original_deadline=deadline,
         created_at=at,
         updated_at=at,
     ).model_dump()

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from rectify import __version__
+from rectify.accountability.views import router as accountability
 from rectify.api import docs, problems
 from rectify.api.gate import AuthGate
 from rectify.api.limits import BodyLimit
@@ -31,6 +32,8 @@ from rectify.documents.views import router as documents
 from rectify.enterprises.views import router as enterprises
 from rectify.evidence.views import router as evidence
 from rectify.hazards.views import router as hazards
+from rectify.ledgers.views import console as console_ledgers
+from rectify.ledgers.views import router as ledgers
 from rectify.notifications.views import router as notifications
 from rectify.observability import install as install_observability
 
@@ -80,6 +83,8 @@ def create_app(ctx: Context) -> FastAPI:
         audit,
         notifications,
         principals,
+        accountability,
+        ledgers,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -91,6 +96,7 @@ def create_app(ctx: Context) -> FastAPI:
         console_enterprises,
         console_hazards,
         console_documents,
+        console_ledgers,
     ):
         app.include_router(router)
     docs.install(app)  # /docs, /redoc and /console/static

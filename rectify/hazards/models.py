@@ -12,6 +12,7 @@ from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from rectify.database.core import MAX_ID, UTCDateTime, utcnow
+from rectify.hazards.extensions import ExtensionRequest
 from rectify.inputs import Id, maybe_text, text
 
 
@@ -97,6 +98,9 @@ class Hazard(HazardBase, table=True):
     assignee: str | None = None
     assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     deadline: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # The first rectification deadline set (at assign), kept while extensions, a failed
+    # verification or a regrade move `deadline` (migration 0014; the ledgers and the view).
+    original_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The deadline was counted over a year without holiday data (provisional calendar); it is
     # recounted when the year's notice is loaded (rectify.calendar.service).
     deadline_provisional: bool = False
@@ -185,6 +189,9 @@ class HazardSummary(HazardBase):
     supervision_level: str | None
     version: int
     deadline: datetime | None
+    # The first deadline set; extensions move `deadline`. Defaults: a response stored for an
+    # Idempotency-Key before these fields existed is answered again as it was.
+    original_deadline: datetime | None = None
     deadline_provisional: bool  # counted with the provisional calendar (no holiday data yet)
     self_managed: bool  # on the self-check path (workflow v2): the enterprise verifies
     overdue: bool
@@ -203,6 +210,7 @@ class HazardPublic(HazardSummary):
     assignee: str | None
     plan: dict[str, Any] | None
     pending_extension: dict[str, Any] | None
+    extensions: list[ExtensionRequest] = []  # every request, its decision, decider and time
     verify_failures: int
     penalties: list[PenaltyPublic]
     pending_timers: list[TimerPublic]

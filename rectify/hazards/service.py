@@ -18,6 +18,7 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import Connection, bindparam, func, select
 
+from rectify.accountability.models import Accountability
 from rectify.audit import service as audit
 from rectify.audit.chain import GENESIS, canonical_json
 from rectify.auth.scope import SYSTEM, Caller, in_region
@@ -28,6 +29,7 @@ from rectify.documents import issue as documents
 from rectify.enterprises.models import Enterprise
 from rectify.evidence.models import Evidence
 from rectify.exceptions import Forbidden, IdempotencyKeyReused, InvalidInput, NotFound, StaleVersion
+from rectify.hazards import extensions
 from rectify.hazards import row as rows
 from rectify.hazards.models import HazardCreate, IdempotencyRecord, Penalty
 from rectify.hazards.row import HAZARDS, OPEN_STATES, HazardRow, overdue_seconds
@@ -56,8 +58,12 @@ __all__ = [
 ]
 
 WORKFLOW = "hazard"
-RECORDS = {"penalties": Penalty.__table__, "evidence": Evidence.__table__}  # type: ignore[attr-defined]
-"""The tables a trigger's effect may add rows to (Effect.record)."""
+RECORDS = {
+    "penalties": Penalty.__table__,  # type: ignore[attr-defined]
+    "evidence": Evidence.__table__,  # type: ignore[attr-defined]
+    "accountability": Accountability.__table__,  # type: ignore[attr-defined]
+}
+"""The tables a trigger's effect may add rows to (Effect.record) or change (Effect.change)."""
 
 
 # -- reporting -----------------------------------------------------------------------------
@@ -347,6 +353,9 @@ def _persist(uow: UnitOfWork, hazard: HazardRow, effect: Effect, now: datetime) 
             timers.schedule(uow=uow, hazard_id=hazard.id, kind=kind, due_at=due_at, step=step)
     for table, row in effect.records:
         uow.add(RECORDS[table], row)
+    for table, row_id, values in effect.changes:
+        t = RECORDS[table]
+        uow.execute(t.update().where(t.c.id == row_id, t.c.hazard_id == hazard.id).values(values))
 
 
 def _record(
@@ -465,6 +474,7 @@ def view(
         "workflow": {"name": definition.name, "version": definition.version},
         "plan": hazard.plan,
         "pending_extension": hazard.pending_extension,
+        "extensions": extensions.for_hazard(connection, hazard.id),
         "penalties": read(_PENALTIES),
         "pending_timers": timers.pending(connection=connection, hazard_id=hazard.id),
         "evidence": read(_EVIDENCE),

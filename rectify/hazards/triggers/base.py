@@ -178,7 +178,8 @@ class Effect:
     """The changes one trigger makes: hazard columns (on `hazard`), timers and records.
 
     `timers` holds ("cancel", kinds or None for all) and ("schedule", kind, due_at, step) in
-    order; `records` holds (table name, row) pairs such as ("penalties", {...})."""
+    order; `records` holds (table name, row) pairs such as ("penalties", {...}) to insert;
+    `changes` (table name, row id, values) to update (an accountability entry resolved)."""
 
     hazard: HazardRow
     actor: str
@@ -188,13 +189,18 @@ class Effect:
     definition: Definition | None = None  # the workflow version the hazard is pinned to
     timers: list[tuple[Any, ...]] = field(default_factory=list)
     records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    changes: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
     document_no: str | None = None  # the number of the document this step issues (文号)
 
-    def set_deadline(self, deadline: datetime | Counted) -> None:
+    def set_deadline(self, deadline: datetime | Counted, *, recount: bool = False) -> None:
         """Move the rectification deadline and the timers that hang off it (a Counted deadline
-        may be provisional: counted over a year without holiday data)."""
+        may be provisional: counted over a year without holiday data). The first deadline set
+        stays as `original_deadline`; a `recount` of it (the holiday calendar) moves it too."""
         h = self.hazard
         counted = deadline if isinstance(deadline, Counted) else Counted(deadline)
+        original = h.values.get("original_deadline")
+        if original is None or (recount and original == h.deadline):
+            h.set(original_deadline=counted.at)
         if h.deadline is not None:  # without a deadline there are no timers hanging off it
             self.stop("rectification", "reminder", "escalation")
         h.set(deadline=counted.at, deadline_provisional=counted.provisional)
@@ -233,6 +239,15 @@ class Effect:
 
     def record(self, table: str, row: dict[str, Any]) -> None:
         self.records.append((table, row))
+
+    def change(self, table: str, row_id: int, values: dict[str, Any]) -> None:
+        """Update a row an earlier event of this hazard recorded."""
+        self.changes.append((table, row_id, values))
+
+    @property
+    def seq(self) -> int:
+        """The hazard_seq of the event this effect belongs to (the next one)."""
+        return (self.hazard.version or 0) + 1
 
     def lapse_extension(self, p: Payload) -> Payload:
         """Drop an undecided extension request once rectification is over, saying so."""
