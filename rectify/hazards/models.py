@@ -54,6 +54,8 @@ class Hazard(HazardBase, table=True):
     # and the closure rule (migration 0012).
     __table_args__ = (
         Index("ix_hazards_enterprise_grade_state", "enterprise_id", "grade", "state"),
+        # A region's statistics over a period read only its rows (migration 0015).
+        Index("ix_hazards_region_discovered", "region_code", "discovered_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -87,6 +89,13 @@ class Hazard(HazardBase, table=True):
     self_managed: bool = False  # kept by record_penalty; the close guard reads it
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # When it was found (the report, or the date an imported ledger row names), when the
+    # enterprise last said it was rectified, and when it reached a final state (statistics).
+    discovered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    rectified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The hazard this one repeats (重复隐患) or duplicates (dismissed as a duplicate of it).
+    recurrence_of: int | None = Field(default=None, index=True)
 
     @property
     def workflow_state(self) -> dict[str, str]:
@@ -169,6 +178,9 @@ class HazardSummary(HazardBase):
     overdue_seconds: int | None
     created_at: datetime
     updated_at: datetime
+    discovered_at: datetime | None  # when it was found (an imported row's date)
+    closed_at: datetime | None  # when it reached a final state
+    recurrence_of: int | None  # the hazard it repeats or duplicates (重复隐患)
 
 
 class HazardPublic(HazardSummary):

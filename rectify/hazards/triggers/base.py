@@ -111,6 +111,9 @@ class Situation:
     now: datetime
     evidence: frozenset[str] = frozenset()  # sha256 uploaded to this hazard (cites_evidence)
     horizon: timedelta = timedelta(days=1827)  # settings.deadline_horizon_days
+    # Hazards a payload names (Trigger.cites_hazard), found in the caller's scope: id → its
+    # enterprise id (a duplicate's original).
+    cited: dict[int, int] = field(default_factory=dict)
 
 
 def err(field: str, message: str) -> FieldError:
@@ -263,6 +266,7 @@ class Trigger(BaseModel):
 
     name: ClassVar[str]
     cites_evidence: ClassVar[bool] = False  # the rules need the hazard's uploaded sha256s
+    cites_hazard: ClassVar[str | None] = None  # a payload field naming another hazard
 
     @classmethod
     def required(cls, raw: Payload, s: Situation) -> list[FieldError]:
