@@ -31,6 +31,7 @@ from rectify.evidence.views import router as evidence
 from rectify.hazards.views import router as hazards
 from rectify.notifications.views import router as notifications
 from rectify.observability import install as install_observability
+from rectify.statistics.views import router as statistics
 
 API_PREFIX = "/api/v1"
 
@@ -78,6 +79,7 @@ def create_app(ctx: Context) -> FastAPI:
         audit,
         notifications,
         principals,
+        statistics,
     ):
         api.include_router(router)
     app.include_router(api)
