@@ -230,7 +230,9 @@ def test_region_groups_the_level_below_the_scope_and_drills_down(scene: World) -
 def test_scope_and_filters(scene: World) -> None:
     rows, now = raw_rows(scene), scene.clock.now
     elsewhere = stats(scene, "dispatcher_elsewhere", group_by="grade")
-    want = expected([r for r in rows if r["region_code"].startswith("4202")], lambda r: r["grade"], now)
+    want = expected(
+        [r for r in rows if r["region_code"].startswith("4202")], lambda r: r["grade"], now
+    )
     assert_equal(elsewhere, want)
     # a region outside the scope is the parameter's error, not someone else's figures
     refused = stats(scene, "dispatcher", 422, group_by="grade", region="420202")
@@ -278,6 +280,4 @@ def test_nothing_to_count_is_an_empty_answer(world: World) -> None:
     assert answer["groups"] == []
     assert answer["total"]["reported"] == 0
     assert answer["total"]["on_time_rate"] is None
-    assert answer["as_of"].startswith(
-        datetime(2026, 3, 2, 1, 0, tzinfo=UTC).isoformat()[:16]
-    )
+    assert answer["as_of"].startswith(datetime(2026, 3, 2, 1, 0, tzinfo=UTC).isoformat()[:16])
