@@ -28,6 +28,7 @@ from rectify.documents.views import console as console_documents
 from rectify.documents.views import router as documents
 from rectify.enterprises.views import router as enterprises
 from rectify.evidence.views import router as evidence
+from rectify.hazards.import_views import router as hazard_import
 from rectify.hazards.views import router as hazards
 from rectify.notifications.views import router as notifications
 from rectify.observability import install as install_observability
@@ -72,6 +73,7 @@ def create_app(ctx: Context) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for router in (
         enterprises,
+        hazard_import,
         hazards,
         evidence,
         documents,
@@ -104,6 +106,7 @@ def create_app(ctx: Context) -> FastAPI:
         BodyLimit,
         max_json_bytes=ctx.settings.max_json_bytes,
         max_upload_bytes=ctx.settings.evidence_max_bytes,
+        max_import_bytes=ctx.settings.import_max_bytes,
     )
     app.add_middleware(AuthGate, ctx=ctx, console_refusal=console_errors.unauthenticated)
     install_observability(app)  # /metrics; the request id wraps every middleware above

@@ -94,8 +94,8 @@ def report_in(
     if caller.role not in definition.triggers["report"].roles:
         raise Forbidden(f"a {caller.role} may not report hazards")
     recorded = jsonable_encoder(data)
-    if discovered_at is not None:  # said only when it is not the report's time (additive)
-        recorded["discovered_at"] = discovered_at.isoformat()
+    if discovered_at is not None:  # a ledger's row: said in the history (additive)
+        recorded |= {"discovered_at": discovered_at.isoformat(), "imported": True}
     original = recurrence.find_original(
         uow=uow,
         enterprise_id=data.enterprise_id,
@@ -296,10 +296,12 @@ def apply(
     trigger: str,
     payload: dict[str, Any],
     if_match: int | None = None,
+    imported: bool = False,
 ) -> None:
     """Apply one trigger to a locked hazard inside the caller's transaction: the only code
     that changes a hazard. Everything is checked before anything changes, so a refusal leaves
-    the transaction as it was."""
+    the transaction as it was. `imported`: from a ledger's row, whose deadline may have passed
+    (the event says so)."""
     now = ctx.now()
     definition = ctx.registry.get(hazard.workflow_name, hazard.workflow_version)
     spec = definition.triggers.get(trigger)
@@ -322,11 +324,17 @@ def apply(
     evidence = _evidence(uow, hazard.id) if model.cites_evidence else frozenset()
     cited = _cited(uow, caller, payload.get(model.cites_hazard) if model.cites_hazard else None)
     horizon = timedelta(days=ctx.settings.deadline_horizon_days)
-    clean = validate(model, payload, Situation(hazard, caller, now, evidence, horizon, cited))
+    situation = Situation(hazard, caller, now, evidence, horizon, cited, imported)
+    clean = validate(model, payload, situation)
     after = decide(definition, trigger, before, facts, clean, role=caller.role)
     # The document the step issues (执法文书), if any: its officers are checked here (reads).
-    issuing = documents.prepare(
-        uow=uow, ctx=ctx, caller=caller, hazard=hazard, trigger=trigger, payload=clean
+    # An imported ledger's hazard had its orders issued on paper already: none is issued again.
+    issuing = (
+        None
+        if imported
+        else documents.prepare(
+            uow=uow, ctx=ctx, caller=caller, hazard=hazard, trigger=trigger, payload=clean
+        )
     )
     # Checked: from here on the trigger applies.
     hazard.set(**{f: s for f, s in after.items() if before[f] != s})
@@ -339,6 +347,8 @@ def apply(
         recorded = {**recorded, "policy_rule": effect.policy.rule_name}
     if issuing is not None:
         recorded = issuing.stamp(recorded)  # the event says which document it issued
+    if imported:
+        recorded = {**recorded, "imported": True}
     _persist(uow, hazard, effect, now)
     _record(uow, hazard, trigger, before, caller, now, recorded)
     rows.save(uow, hazard)

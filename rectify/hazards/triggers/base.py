@@ -114,6 +114,9 @@ class Situation:
     # Hazards a payload names (Trigger.cites_hazard), found in the caller's scope: id → its
     # enterprise id (a duplicate's original).
     cited: dict[int, int] = field(default_factory=dict)
+    # Applied by the import of a ledger (rectify.hazards.importing): a deadline the ledger
+    # names stands even when it has passed (the hazard is overdue at once).
+    imported: bool = False
 
 
 def err(field: str, message: str) -> FieldError:
@@ -132,7 +135,7 @@ def deadline_rules(field: str, value: datetime | None, s: Situation) -> list[Fie
     law's: docs/DECISIONS.md)."""
     if value is None:
         return []
-    if value <= s.now:
+    if value <= s.now and not s.imported:  # an imported ledger's deadline may have passed
         return [err(field, f"must be in the future (now is {s.now.isoformat()})")]
     limit = s.now + s.horizon
     if value > limit:
