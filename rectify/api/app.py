@@ -32,6 +32,7 @@ from rectify.hazards.import_views import router as hazard_import
 from rectify.hazards.views import router as hazards
 from rectify.notifications.views import router as notifications
 from rectify.observability import install as install_observability
+from rectify.statistics.console import router as console_statistics
 from rectify.statistics.views import router as statistics
 
 API_PREFIX = "/api/v1"
@@ -91,6 +92,7 @@ def create_app(ctx: Context) -> FastAPI:
         console_audit,
         console_enterprises,
         console_documents,
+        console_statistics,
     ):
         app.include_router(router)
     docs.install(app)  # /docs, /redoc and /console/static
