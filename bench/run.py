@@ -26,7 +26,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, Options, machine  # noqa: E402
 
-CASES = ("deadlines", "catchup", "api", "audit", "scale", "engine", "console", "documents")
+CASES = (
+    "deadlines",
+    "catchup",
+    "api",
+    "audit",
+    "scale",
+    "engine",
+    "console",
+    "documents",
+    "statistics",
+    "import",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Integer, cast, event, func, text
+from sqlalchemy import Connection, Engine, event, func, text
 
 __all__ = ["Dialect"]
 
@@ -88,20 +88,6 @@ class Dialect:
         return (
             f"convert_to(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), 'UTF8')"
         )
-
-    def seconds_between(self, later: Any, earlier: Any) -> Any:
-        """A Core expression: the seconds from `earlier` to `later` (two UTC time columns)."""
-        if self.is_sqlite:  # julianday's doubles, rounded to the millisecond they hold
-            return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
-        return func.extract("epoch", later - earlier)
-
-    def tenths_of_day(self, later: Any, earlier: Any) -> Any:
-        """A Core expression: whole tenths of a day from `earlier` to `later` (truncated; both
-        backends alike for durations that are not negative)."""
-        seconds = self.seconds_between(later, earlier)
-        if self.is_sqlite:
-            return cast(seconds / 8640.0, Integer)  # CAST truncates towards zero
-        return cast(func.floor(seconds / 8640.0), Integer)  # CAST rounds on PostgreSQL
 
     def china_month(self, column: Any) -> Any:
         """A Core expression: the China-time month (YYYY-MM) of a UTC time column."""

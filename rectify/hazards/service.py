@@ -372,6 +372,9 @@ def _stamp_times(hazard: HazardRow, was: str, now: datetime) -> None:
         hazard.set(rectified_at=now)
     if state in _FINAL:
         hazard.set(closed_at=now)
+    if state == "closed" and hazard.discovered_at is not None:
+        seconds = max(0, int((now - hazard.discovered_at).total_seconds()))
+        hazard.set(seconds_to_close=seconds, tenths_to_close=seconds // 8640)
 
 
 def _fire_system(

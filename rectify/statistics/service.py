@@ -1,9 +1,12 @@
 """Statistics of hazards (隐患统计): counts and rates per group, in the caller's scope.
 
-Two aggregate queries over the hazard rows, in SQLAlchemy Core: one GROUP BY giving every
-count of a group, one giving the histogram of days to close in tenths of a day (from which the
-90th percentile is read, the same on SQLite and PostgreSQL). Only the duration and the China
-month differ by backend (`database.dialect`). The definitions are docs/STATISTICS.md's and the
+One aggregate query over the hazard rows, in SQLAlchemy Core, grouped by the group's key, the
+state, the grade and the tenths of a day a hazard took to close (stored when it closed): a few
+rows per group, added up here into the counts, the rates, the mean and the 90th percentile
+(nearest rank over the tenths). Grouped by region, the query follows the covering index
+ix_hazards_statistics (region, state, grade, tenths, ...) and sorts nothing; the region codes
+are rolled up to the level below the scope here. Only the China month differs by backend
+(`database.dialect`). The definitions are docs/STATISTICS.md's and the
 OpenAPI description's (DEFINITIONS below).
 """
 
@@ -11,11 +14,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, Integer, cast, func, select
 
 from rectify.auth.scope import Caller, in_region, region_prefix
 from rectify.database.dialect import Dialect
@@ -116,10 +119,12 @@ def _china_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC) - CHINA
 
 
-def _key(query: Query, base: str | None, dialect: Dialect) -> Any:
+def _key(query: Query, dialect: Dialect) -> Any:
+    """What the scan groups by: for regions the whole code (rolled up here, so that the scan
+    follows the statistics index's order and sorts nothing)."""
     c = HAZARDS.c
     if query.group_by == "region":
-        return func.substr(c.region_code, 1, child_length(base))
+        return c.region_code
     if query.group_by == "enterprise":
         return c.enterprise_id
     if query.group_by == "month":
@@ -127,30 +132,30 @@ def _key(query: Query, base: str | None, dialect: Dialect) -> Any:
     return c[query.group_by]
 
 
-def _counts(key: Any, now: datetime) -> list[Any]:
+def _scan(key: Any, where: list[Any], now: datetime) -> Any:
+    """One pass over the hazards (the covering index ix_hazards_statistics): per group key,
+    state, grade and tenths of a day to close, the counts the figures are added up from."""
     c = HAZARDS.c
-    closed = c.state == "closed"
     done = func.coalesce(c.rectified_at, c.closed_at)
-    on_time = closed & (c.deadline.is_(None) | (done <= c.deadline))
-    major = c.grade == "major"
 
-    def count(condition: Any, name: str) -> Any:
-        return func.sum(case((condition, 1), else_=0)).label(name)
+    def count(condition: Any) -> Any:
+        return func.sum(cast(condition, Integer))  # NULL (no deadline) counts as no
 
-    return [
-        key.label("key"),
-        func.count().label("reported"),
-        count(c.state.not_in(("closed", "dismissed")), "open"),
-        count(closed, "closed"),
-        count(c.state == "dismissed", "dismissed"),
-        count(c.state.in_(OPEN_STATES) & (c.deadline < now), "overdue"),
-        count(on_time, "closed_on_time"),
-        count(major, "major_reported"),
-        count(major & closed, "major_closed"),
-        count(major & (c.state == "dismissed"), "major_dismissed"),
-        count(c.recurrence_of.is_not(None) & (c.state != "dismissed"), "repeat"),
-        count(c.recurrence_of.is_not(None) & (c.state == "dismissed"), "duplicates"),
-    ]
+    return (
+        select(
+            key.label("key"),
+            c.state,
+            c.grade,
+            c.tenths_to_close,
+            func.count().label("hazards"),
+            count(c.deadline < now).label("past_deadline"),
+            count(c.deadline.is_(None) | (done <= c.deadline)).label("in_time"),
+            count(c.recurrence_of.is_not(None)).label("linked"),
+            func.sum(c.seconds_to_close).label("seconds"),
+        )
+        .where(*where)
+        .group_by(key, c.state, c.grade, c.tenths_to_close)
+    )
 
 
 def statistics(
@@ -164,20 +169,19 @@ def statistics(
     if query.from_ and query.to and query.from_ > query.to:
         raise InvalidInput.fields([{"field": "to", "message": "must not be before from"}])
     base = _base_region(caller, query.region)
-    where = _where(caller, query, base)
-    key = _key(query, base, dialect)
-    rows = connection.execute(select(*_counts(key, now)).where(*where).group_by(key)).all()
-    durations = _durations(connection, dialect, key, where)
-    groups = [_figures(r._mapping, durations.get(r.key, [])) for r in rows]
-    sums = {name: sum(r._mapping[name] or 0 for r in rows) for name in _INT_FIELDS}
-    everything = [d for ds in durations.values() for d in ds]
-    total = _figures({"key": None, **sums}, everything)
-    labels = _labels(connection, query.group_by, [g["key"] for g in groups])
-    for g in groups:
+    length = child_length(base)
+    groups: dict[Any, _Group] = defaultdict(_Group)
+    everything = _Group()
+    scan = _scan(_key(query, dialect), _where(caller, query, base), now)
+    for r in connection.execute(scan):
+        key = full_code(r.key[:length]) if query.group_by == "region" else r.key
+        groups[key].add(r)
+        everything.add(r)
+    figures = [g.figures(k) for k, g in groups.items()]
+    labels = _labels(connection, query.group_by, list(groups))
+    for g in figures:
         g["label"] = labels.get(g["key"], str(g["key"]))
-        if query.group_by == "region":
-            g["key"] = full_code(g["key"])
-    groups.sort(key=lambda g: str(g["key"]))
+    figures.sort(key=lambda g: str(g["key"]))
     return {
         "group_by": query.group_by,
         "region": base,
@@ -185,38 +189,9 @@ def statistics(
         "from": query.from_,
         "to": query.to,
         "as_of": now,
-        "groups": groups,
-        "total": total,
+        "groups": figures,
+        "total": everything.figures(None),
     }
-
-
-def _durations(
-    connection: Connection, dialect: Dialect, key: Any, where: list[Any]
-) -> dict[Any, list[tuple[int, int, float]]]:
-    """Each group's histogram of days to close: (tenths of a day, hazards, seconds summed)."""
-    c = HAZARDS.c
-    tenths = dialect.tenths_of_day(c.closed_at, c.discovered_at)
-    seconds = func.sum(dialect.seconds_between(c.closed_at, c.discovered_at))
-    statement = (
-        select(
-            key.label("key"),
-            tenths.label("tenths"),
-            func.count().label("hazards"),
-            seconds.label("seconds"),
-        )
-        .where(*where, c.state == "closed", c.closed_at.is_not(None))
-        .group_by(key, tenths)
-    )
-    out: dict[Any, list[tuple[int, int, float]]] = defaultdict(list)
-    for h in connection.execute(statement):
-        out[h.key].append((int(h.tenths), int(h.hazards), float(h.seconds or 0)))
-    return out
-
-
-def _level(query: Query, base: str | None) -> str | None:
-    if query.group_by != "region":
-        return None
-    return {2: "province", 4: "city", 6: "county", 9: "township"}[child_length(base)]
 
 
 _INT_FIELDS = (
@@ -234,35 +209,67 @@ _INT_FIELDS = (
 )
 
 
-def _figures(row: Any, durations: list[tuple[int, int, float]]) -> dict[str, Any]:
-    """One group's counts (SQL sums), its late count, rates and days to close."""
-    out: dict[str, Any] = {"key": row["key"]}
-    out |= {name: int(row.get(name) or 0) for name in _INT_FIELDS}
-    out["closed_late"] = out["closed"] - out["closed_on_time"]
-    due = out["closed_on_time"] + out["closed_late"] + out["overdue"]
-    out["on_time_rate"] = _rate(out["closed_on_time"], due)
-    majors = out["major_reported"] - out["major_dismissed"]
-    out["major_signoff_rate"] = _rate(out["major_closed"], majors)
-    out |= days_to_close(durations)
-    return out
+@dataclass
+class _Group:
+    """A group's sums while the scan's rows are added up."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_INT_FIELDS, 0))
+    seconds: float = 0.0
+    tenths: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, r: Any) -> None:
+        n, c = int(r.hazards), self.counts
+        major = int(r.grade == "major")
+        c["reported"] += n
+        c["major_reported"] += n * major
+        if r.state == "closed":
+            c["closed"] += n
+            c["major_closed"] += n * major
+            c["closed_on_time"] += int(r.in_time or 0)
+            self.seconds += float(r.seconds or 0)
+            self.tenths[int(r.tenths_to_close or 0)] += n
+        elif r.state == "dismissed":
+            c["dismissed"] += n
+            c["major_dismissed"] += n * major
+            c["duplicates"] += int(r.linked or 0)
+        else:
+            c["open"] += n
+        if r.state != "dismissed":
+            c["repeat"] += int(r.linked or 0)
+        if r.state in OPEN_STATES:
+            c["overdue"] += int(r.past_deadline or 0)
+
+    def figures(self, key: Any) -> dict[str, Any]:
+        """The counts, the late count, the rates and the days to close."""
+        out: dict[str, Any] = {"key": key, **self.counts}
+        out["closed_late"] = out["closed"] - out["closed_on_time"]
+        out["on_time_rate"] = _rate(out["closed_on_time"], out["closed"] + out["overdue"])
+        majors = out["major_reported"] - out["major_dismissed"]
+        out["major_signoff_rate"] = _rate(out["major_closed"], majors)
+        return out | days_to_close(self.tenths, self.seconds)
+
+
+def _level(query: Query, base: str | None) -> str | None:
+    if query.group_by != "region":
+        return None
+    return {2: "province", 4: "city", 6: "county", 9: "township"}[child_length(base)]
 
 
 def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
-def days_to_close(durations: list[tuple[int, int, float]]) -> dict[str, float | None]:
-    """Mean and 90th percentile (nearest rank over tenths of a day) from the histogram
-    (tenths, count, seconds summed)."""
-    n = sum(count for _, count, _ in durations)
+def days_to_close(tenths: dict[int, int], seconds: float) -> dict[str, float | None]:
+    """Mean (from the seconds) and 90th percentile (nearest rank over whole tenths of a day)
+    of the days from discovery to closing."""
+    n = sum(tenths.values())
     if n == 0:
         return {"mean_days_to_close": None, "p90_days_to_close": None}
-    seconds = sum(s for _, _, s in durations)
     rank, seen, p90 = math.ceil(0.9 * n), 0, 0
-    for tenths, count, _ in sorted(durations):
-        seen += count
+    for value in sorted(tenths):
+        seen += tenths[value]
         if seen >= rank:
-            p90 = tenths
+            p90 = value
             break
     return {"mean_days_to_close": round(seconds / n / 86400, 2), "p90_days_to_close": p90 / 10}
 
