@@ -14,13 +14,16 @@ tick, so it escalates through the ladder like any other.
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, BinaryIO
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from pydantic import TypeAdapter, ValidationError
+from python_calamine import CalamineWorkbook
 from sqlalchemy import select
 
 from rectify.auth.scope import Caller
@@ -36,6 +39,10 @@ from rectify.inputs import Text
 __all__ = ["COLUMNS", "Row", "check", "import_rows", "read_sheet", "template"]
 
 CHINA = timedelta(hours=8)
+MAX_UNPACKED = 512 * 1024 * 1024
+"""The most a sheet may unpack to (ours): a zip bomb is refused before it is inflated."""
+MAX_TEMPLATE_ROWS = 200_001
+"""The template's drop-down lists reach this row."""
 MAX_ERRORS = 1000
 """At most this many bad cells are listed (the count says how many there were)."""
 
@@ -126,11 +133,17 @@ def template() -> bytes:
     sheet.append(list(HEADERS))
     sheet.freeze_panes = "A2"
     for i, column in enumerate(COLUMNS, start=1):
-        letter = get_column_letter(i)
-        sheet.column_dimensions[letter].width = column.width
-        if column.name in ("discovered_on", "deadline"):
-            for cell in sheet[letter][1:1001]:
-                cell.number_format = "yyyy-mm-dd"
+        sheet.column_dimensions[get_column_letter(i)].width = column.width
+    # Drop-down lists where a column takes fixed words (they create no cells: rows stay empty).
+    for name, words in (
+        ("grade", "一般事故隐患,重大事故隐患"),
+        ("source", "企业自查,执法检查,群众举报,监测预警"),
+        ("violation", "是,否"),
+    ):
+        letter = get_column_letter(1 + [c.name for c in COLUMNS].index(name))
+        choice = DataValidation(type="list", formula1=f'"{words}"', allow_blank=True)
+        choice.add(f"{letter}2:{letter}{MAX_TEMPLATE_ROWS}")
+        sheet.add_data_validation(choice)
     notes = book.create_sheet("填写说明")
     notes.append(["列", "说明"])
     for column in COLUMNS:
@@ -149,29 +162,35 @@ def template() -> bytes:
 
 def read_sheet(stream: BinaryIO, *, max_rows: int) -> list[tuple[int, tuple[Any, ...]]]:
     """The data rows of the first sheet (number, cells), the header checked; blank rows
-    skipped. InvalidInput when it is no XLSX, the header differs or it has too many rows."""
+    skipped. InvalidInput when it is no XLSX, unpacks too large, the header differs or it has
+    too many rows. Read by calamine (Rust), which loads the sheet whole: hence the unpacked
+    size is checked first, from the archive's directory, before anything is inflated."""
+    data = stream.read()
     try:
-        book = load_workbook(stream, read_only=True, data_only=True)
-    except Exception as exc:  # zipfile, XML and openpyxl errors alike: not a readable sheet
-        raise _file_error(f"is not an XLSX workbook ({type(exc).__name__})") from None
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+    except zipfile.BadZipFile:
+        raise _file_error("is not an XLSX workbook (not a zip archive)") from None
+    if unpacked > MAX_UNPACKED:
+        raise _file_error(f"unpacks to {unpacked} bytes, over {MAX_UNPACKED}; split it")
     try:
-        sheet = book.worksheets[0]
-        found = sheet.iter_rows(values_only=True)
-        header = next(found, None)
-        given = tuple(_str(v) for v in (header or ())[: len(HEADERS)])
-        if given != HEADERS:
-            raise _file_error("the first row must be the template's headers: " + "、".join(HEADERS))
-        rows = []
-        for number, cells in enumerate(found, start=2):
-            if cells is None or all(v is None or _str(v) == "" for v in cells):
-                continue
-            if len(rows) >= max_rows:
-                raise _file_error(f"has more than {max_rows} rows; split it")
-            padded = tuple(cells[: len(HEADERS)]) + (None,) * (len(HEADERS) - len(cells))
-            rows.append((number, padded))
-        return rows
-    finally:
-        book.close()
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
+        found = iter(sheet.iter_rows())
+    except Exception as exc:  # calamine's errors: not a readable workbook
+        raise _file_error(f"is not an XLSX workbook ({exc})") from None
+    header = next(found, None)
+    given = tuple(_str(v) for v in (header or ())[: len(HEADERS)])
+    if given != HEADERS:
+        raise _file_error("the first row must be the template's headers: " + "、".join(HEADERS))
+    rows = []
+    for number, cells in enumerate(found, start=2):
+        if all(v is None or _str(v) == "" for v in cells):
+            continue
+        if len(rows) >= max_rows:
+            raise _file_error(f"has more than {max_rows} rows; split it")
+        padded = tuple(cells[: len(HEADERS)]) + (None,) * (len(HEADERS) - len(cells))
+        rows.append((number, padded))
+    return rows
 
 
 def _file_error(message: str) -> InvalidInput:
