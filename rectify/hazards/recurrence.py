@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select
 
 from rectify.database.uow import UnitOfWork
+from rectify.hazards.models import Grade
 from rectify.hazards.row import HAZARDS
 
 __all__ = ["CANDIDATES", "find_original", "normalise", "similar"]
@@ -27,6 +28,9 @@ _RECENT = (
     select(HAZARDS.c.id, HAZARDS.c.title, HAZARDS.c.location)
     .where(
         HAZARDS.c.enterprise_id == bindparam("eid"),
+        # Every grade named, so that the (enterprise, grade, state) index answers: without it
+        # the enterprise's every hazard is read (an import's rows grow it as they go).
+        HAZARDS.c.grade.in_([g.value for g in Grade]),
         HAZARDS.c.state == "closed",
         HAZARDS.c.closed_at >= bindparam("since"),
     )
