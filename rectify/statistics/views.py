@@ -30,7 +30,7 @@ _DESCRIPTION = (
         "\n\n`group_by=region` groups by the level below the region covered (the caller's scope, "
         "or the narrower `region` given): country → provinces, province → cities, city → "
         "counties, county → townships; a group's `key` is the region code to pass as `region` "
-        "to drill down."
+        "to drill down. docs/STATISTICS.md gives the same definitions at length."
     )
 )
 

@@ -281,3 +281,10 @@ def test_nothing_to_count_is_an_empty_answer(world: World) -> None:
     assert answer["total"]["reported"] == 0
     assert answer["total"]["on_time_rate"] is None
     assert answer["as_of"].startswith(datetime(2026, 3, 2, 1, 0, tzinfo=UTC).isoformat()[:16])
+
+
+def test_the_openapi_description_defines_each_rate(world: World) -> None:
+    spec = world.client.get("/openapi.json").json()
+    described = spec["paths"]["/api/v1/statistics"]["get"]["description"]
+    for words in ("按期整改率", "重大隐患销号率", "p90_days_to_close", "drill down"):
+        assert words in described, words
