@@ -396,7 +396,12 @@ def import_rows(*, ctx: Context, caller: Caller, rows: list[Row]) -> list[int]:
 
 def _import_one(uow: UnitOfWork, ctx: Context, caller: Caller, row: Row) -> int:
     hazard = service.report_in(
-        uow=uow, ctx=ctx, caller=caller, data=row.data, discovered_at=row.discovered_at
+        uow=uow,
+        ctx=ctx,
+        caller=caller,
+        data=row.data,
+        discovered_at=row.discovered_at,
+        save=row.assign is None,  # else the assign's save writes both events' head
     )
     if row.assign is not None:
         service.apply(

@@ -79,9 +79,12 @@ def report_in(
     caller: Caller,
     data: HazardCreate,
     discovered_at: datetime | None = None,
+    save: bool = True,
 ) -> HazardRow:
     """Register a hazard inside the caller's transaction (the API, bulk loads, imports);
-    `discovered_at` is when it was found, if not now (an imported ledger row's date)."""
+    `discovered_at` is when it was found, if not now (an imported ledger row's date). With
+    `save=False` the row's new head is written by the caller's next `apply` on it (an import
+    reports and assigns each row: one UPDATE instead of two)."""
     now = ctx.now()
     definition = ctx.registry.latest(WORKFLOW)
     enterprise = uow.execute(_ENTERPRISE, {"eid": data.enterprise_id}).first()
@@ -118,7 +121,8 @@ def report_in(
     REGISTRY["report"].effect(_effect(ctx, caller, hazard, now), recorded)
     hazard = rows.insert(uow, {k: v for k, v in hazard.values.items() if k != "id"})
     _record(uow, hazard, "report", None, caller, now, recorded)
-    rows.save(uow, hazard)
+    if save:
+        rows.save(uow, hazard)
     return hazard
 
 
