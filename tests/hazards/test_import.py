@@ -8,16 +8,24 @@ import io
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from rectify.config import Settings
 from rectify.enterprises.models import Enterprise
 from rectify.hazards.row import HAZARDS
 from rectify.timers.engine import catch_up
 from tests.support import World
 
 URL = "/api/v1/hazards/import"
+LIMIT = 64 * 1024  # the sheets here are about 10 KiB
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"import_max_bytes": LIMIT})
 
 
 def template(world: World) -> Any:
@@ -202,3 +210,12 @@ def _wrong_headers() -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def test_the_upload_is_bounded_and_a_stranger_is_refused_before_it_is_read(world: World) -> None:
+    r = send(world, b"x" * (LIMIT + 128 * 1024))
+    assert r.status_code == 413, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    files = {"file": ("a.xlsx", io.BytesIO(b"x" * (LIMIT + 128 * 1024)), XLSX)}
+    assert world.client.post(URL, files=files).status_code == 401
+    assert count(world) == 0
