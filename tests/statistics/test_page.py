@@ -38,6 +38,10 @@ def test_the_page_shows_the_apis_figures_and_drills_down(world: World) -> None:
     assert [g["key"] for g in county] == ["420102"]
     r = world.client.get("/console/statistics", params={"group_by": "grade", "from": "2026-01-01"})
     assert r.status_code == 200 and "一般事故隐患" in r.text
+    for bad in ({"region": "420202"}, {"group_by": "colour"}, {"from": "yesterday"}):
+        r = world.client.get("/console/statistics", params=bad)
+        assert r.status_code in (400, 422), bad  # the console's error page, not a 500
+        assert r.headers["content-type"].startswith("text/html"), bad
 
 
 def test_an_enterprise_may_not_open_it(world: World) -> None:
