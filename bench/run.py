@@ -36,6 +36,8 @@ CASES = (
     "console",
     "documents",
     "ledgers",
+    "statistics",
+    "import",
 )
 
 

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     documents_file: Path = Path("config/documents.toml")
     documents_require_officers: bool = True
     documents_interval_seconds: float = Field(default=5.0, gt=0)
+    # Repeat hazards (rectify.hazards.recurrence): a new hazard repeats one its enterprise
+    # closed within this many days, at the same place or with a title this alike (difflib
+    # ratio, 0-1). Both are our defaults, not the law's.
+    recurrence_window_days: int = Field(default=365, ge=1)
+    recurrence_title_similarity: float = Field(default=0.85, gt=0, le=1)
+    # Import of hazard ledgers (POST /api/v1/hazards/import): the sheet's size and rows.
+    import_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    import_max_rows: int = Field(default=200_000, ge=1)
 
     @classmethod
     def settings_customise_sources(

@@ -31,11 +31,14 @@ from rectify.documents.views import console as console_documents
 from rectify.documents.views import router as documents
 from rectify.enterprises.views import router as enterprises
 from rectify.evidence.views import router as evidence
+from rectify.hazards.import_views import router as hazard_import
 from rectify.hazards.views import router as hazards
 from rectify.ledgers.views import console as console_ledgers
 from rectify.ledgers.views import router as ledgers
 from rectify.notifications.views import router as notifications
 from rectify.observability import install as install_observability
+from rectify.statistics.console import router as console_statistics
+from rectify.statistics.views import router as statistics
 
 API_PREFIX = "/api/v1"
 
@@ -76,6 +79,7 @@ def create_app(ctx: Context) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for router in (
         enterprises,
+        hazard_import,
         hazards,
         evidence,
         documents,
@@ -85,6 +89,7 @@ def create_app(ctx: Context) -> FastAPI:
         principals,
         accountability,
         ledgers,
+        statistics,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -97,6 +102,7 @@ def create_app(ctx: Context) -> FastAPI:
         console_hazards,
         console_documents,
         console_ledgers,
+        console_statistics,
     ):
         app.include_router(router)
     docs.install(app)  # /docs, /redoc and /console/static
@@ -113,6 +119,7 @@ def create_app(ctx: Context) -> FastAPI:
         max_json_bytes=ctx.settings.max_json_bytes,
         max_upload_bytes=ctx.settings.evidence_max_bytes,
         console_refusal=console_errors.too_large,
+        max_import_bytes=ctx.settings.import_max_bytes,
     )
     app.add_middleware(AuthGate, ctx=ctx, console_refusal=console_errors.unauthenticated)
     install_observability(app)  # /metrics; the request id wraps every middleware above

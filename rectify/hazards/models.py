@@ -28,6 +28,21 @@ class Source(StrEnum):
     monitoring = "monitoring"  # 监测预警
 
 
+STATISTICS_INDEX = (
+    "region_code",
+    "state",
+    "grade",
+    "tenths_to_close",
+    "deadline",
+    "rectified_at",
+    "closed_at",
+    "recurrence_of",
+    "discovered_at",
+    "seconds_to_close",
+)
+"""The columns of the statistics' covering index, in its order (migration 0015)."""
+
+
 class HazardBase(SQLModel):
     enterprise_id: int = Field(ge=1, le=MAX_ID)
     title: str = Field(min_length=1, max_length=300)
@@ -77,6 +92,9 @@ class Hazard(HazardBase, table=True):
             )
             for column in ("region_code", "enterprise_id")
         ),
+        # Statistics (rectify.statistics) read a region's hazards from this index alone, in
+        # its order: no table row is fetched and a region's groups need no sort (migration 0015).
+        Index("ix_hazards_statistics", *STATISTICS_INDEX),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -113,6 +131,16 @@ class Hazard(HazardBase, table=True):
     self_managed: bool = False  # kept by record_penalty; the close guard reads it
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # When it was found (the report, or the date an imported ledger row names), when the
+    # enterprise last said it was rectified, and when it reached a final state (statistics).
+    discovered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    rectified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # From discovery to its closing (销号): seconds, and whole tenths of a day (statistics).
+    seconds_to_close: int | None = None
+    tenths_to_close: int | None = None
+    # The hazard this one repeats (重复隐患) or duplicates (dismissed as a duplicate of it).
+    recurrence_of: int | None = Field(default=None, index=True)
 
     @property
     def workflow_state(self) -> dict[str, str]:
@@ -198,6 +226,9 @@ class HazardSummary(HazardBase):
     overdue_seconds: int | None
     created_at: datetime
     updated_at: datetime
+    discovered_at: datetime | None  # when it was found (an imported row's date)
+    closed_at: datetime | None  # when it reached a final state
+    recurrence_of: int | None  # the hazard it repeats or duplicates (重复隐患)
 
 
 class HazardPublic(HazardSummary):

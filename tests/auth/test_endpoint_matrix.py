@@ -156,6 +156,18 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/audit/checkpoints"): Row(AUDITORS, ok=201),
     ("GET", "/api/v1/audit/checkpoints"): Row(AUDITORS, ok=200),
     ("GET", "/api/v1/audit/export"): Row(AUDITORS, ok=200),
+    # importing a ledger: dispatchers, into their scope (a sheet naming nothing is a 422)
+    ("GET", "/api/v1/hazards/import/template"): Row(_roles("dispatcher"), ok=200),
+    ("POST", "/api/v1/hazards/import"): Row(
+        _roles("dispatcher"),
+        body=lambda m, who, obj: {"files": {"file": ("a.xlsx", io.BytesIO(b"x"))}},
+    ),
+    # statistics: the offices, in their scope (an enterprise has its hazards' list)
+    ("GET", "/api/v1/statistics"): Row(
+        _roles("dispatcher", "inspector", "auditor", "admin"),
+        ok=200,
+        body=lambda m, who, obj: {"params": {"group_by": "region"}},
+    ),
     # workflows: any principal
     ("GET", "/api/v1/workflows"): Row(ANY, ok=200),
     ("GET", "/api/v1/workflows/{name}/{version}/diagram"): Row(ANY, ok=200),

@@ -111,6 +111,12 @@ class Situation:
     now: datetime
     evidence: frozenset[str] = frozenset()  # sha256 uploaded to this hazard (cites_evidence)
     horizon: timedelta = timedelta(days=1827)  # settings.deadline_horizon_days
+    # Hazards a payload names (Trigger.cites_hazard), found in the caller's scope: id → its
+    # enterprise id (a duplicate's original).
+    cited: dict[int, int] = field(default_factory=dict)
+    # Applied by the import of a ledger (rectify.hazards.importing): a deadline the ledger
+    # names stands even when it has passed (the hazard is overdue at once).
+    imported: bool = False
 
 
 def err(field: str, message: str) -> FieldError:
@@ -129,7 +135,7 @@ def deadline_rules(field: str, value: datetime | None, s: Situation) -> list[Fie
     law's: docs/DECISIONS.md)."""
     if value is None:
         return []
-    if value <= s.now:
+    if value <= s.now and not s.imported:  # an imported ledger's deadline may have passed
         return [err(field, f"must be in the future (now is {s.now.isoformat()})")]
     limit = s.now + s.horizon
     if value > limit:
@@ -278,6 +284,7 @@ class Trigger(BaseModel):
 
     name: ClassVar[str]
     cites_evidence: ClassVar[bool] = False  # the rules need the hazard's uploaded sha256s
+    cites_hazard: ClassVar[str | None] = None  # a payload field naming another hazard
 
     @classmethod
     def required(cls, raw: Payload, s: Situation) -> list[FieldError]:
