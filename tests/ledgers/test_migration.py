@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from alembic import command
-from sqlalchemy import create_engine, select
+from sqlalchemy import MetaData, Table, create_engine, select
 
 from rectify.accountability.models import Accountability
 from rectify.audit.models import Event
@@ -77,18 +77,15 @@ def test_entries_and_original_deadlines_are_filled_in(fresh_url: str) -> None:
     command.upgrade(config, "0012")
     first, extended = T0 + timedelta(days=7), T0 + timedelta(days=20)
     engine = create_engine(fresh_url)
-    hazard_columns = [c for c in Hazard.__table__.c if c.name != "original_deadline"]  # type: ignore[attr-defined]
     with engine.begin() as conn:
+        # The hazards table as revision 0012 left it (later revisions add columns).
+        hazards = Table("hazards", MetaData(), autoload_with=conn)
         firm = {"id": 1, "name": "旧企业", "credit_code": credit_code("420102", 7)}
         firm |= {"industry": "商贸", "region_code": "420102", "closure_recommended": False}
         conn.execute(Enterprise.__table__.insert().values(firm | {"created_at": T0}))  # type: ignore[attr-defined]
         for hid in (1, 2):
             values = _hazard(hid, extended if hid == 1 else first)
-            conn.execute(
-                Hazard.__table__.insert().values(
-                    {c.name: values.get(c.name) for c in hazard_columns}
-                )  # type: ignore[attr-defined]
-            )
+            conn.execute(hazards.insert().values({c.name: values.get(c.name) for c in hazards.c}))
         old = {"accountability": {"against": "verifying side (inspector)", "entry": "追责问责"}}
         approved = {"approved": True, "previous_deadline": first.isoformat()}
         for row in (
