@@ -7,8 +7,10 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 
 from fastapi import APIRouter, FastAPI
+from starlette.routing import BaseRoute
 
 from rectify import __version__
 from rectify.accountability.views import router as accountability
@@ -76,35 +78,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.state.context = ctx
     problems.install(app)
     console_errors.install(app)  # HTML error pages under /console (after the problem+json ones)
-    api = APIRouter(prefix=API_PREFIX)
-    for router in (
-        enterprises,
-        hazard_import,
-        hazards,
-        evidence,
-        documents,
-        workflows,
-        audit,
-        notifications,
-        principals,
-        accountability,
-        ledgers,
-        statistics,
-    ):
-        api.include_router(router)
-    app.include_router(api)
-    for router in (
-        console_views,
-        console_worklists,  # before the hazard page: /console/hazards/new is not an id
-        console_admin,
-        console_audit,
-        console_enterprises,
-        console_hazards,
-        console_documents,
-        console_ledgers,
-        console_statistics,
-    ):
-        app.include_router(router)
+    app.router.routes.extend(_routes())
     docs.install(app)  # /docs, /redoc and /console/static
 
     @app.get("/healthz", tags=["health"])
@@ -125,3 +99,41 @@ def create_app(ctx: Context) -> FastAPI:
     install_observability(app)  # /metrics; the request id wraps every middleware above
     app.add_middleware(SecurityHeaders)  # outermost: every response gets the headers
     return app
+
+
+@lru_cache(maxsize=1)
+def _routes() -> tuple[BaseRoute, ...]:
+    """Every API and console route, built once per process: FastAPI analyses each handler's
+    signature as its route is included (a tenth of a second for all), and tests build an app
+    per test. Routes hold no context: a request finds it in `request.app.state.context`."""
+    root = APIRouter()
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (
+        enterprises,
+        hazard_import,
+        hazards,
+        evidence,
+        documents,
+        workflows,
+        audit,
+        notifications,
+        principals,
+        accountability,
+        ledgers,
+        statistics,
+    ):
+        api.include_router(router)
+    root.include_router(api)
+    for router in (
+        console_views,
+        console_worklists,  # before the hazard page: /console/hazards/new is not an id
+        console_admin,
+        console_audit,
+        console_enterprises,
+        console_hazards,
+        console_documents,
+        console_ledgers,
+        console_statistics,
+    ):
+        root.include_router(router)
+    return tuple(root.routes)
