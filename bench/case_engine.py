@@ -49,6 +49,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from rectify.auth.scope import Caller
 from rectify.database.core import utcnow
+from rectify.database.uow import UnitOfWork
 from rectify.demo import tiny_png
 from rectify.evidence.models import Evidence
 from rectify.hazards import service
@@ -58,6 +59,7 @@ NAME = "engine"
 FULL = 1_000  # lifecycles per side and round (7 transactions each)
 BPMN = Path(__file__).with_name("hazard_main_track.bpmn")
 PROCESS = "hazard_main_track"
+EVIDENCE = Evidence.__table__  # type: ignore[attr-defined]
 
 REPORT = {
     "title": "消防通道堵塞",
@@ -97,24 +99,26 @@ def rectify_side(opts: Options, where: Path, count: int) -> float:
     steps = _payloads(blob.sha256)
     data = HazardCreate(enterprise_id=firm, **REPORT)
 
+    def report(uow: UnitOfWork) -> int:
+        """The report, and the evidence confirm_rectified cites, in one transaction."""
+        hazard = service.report_in(uow=uow, ctx=ctx, caller=callers["inspector"], data=data)
+        uow.add(
+            EVIDENCE,
+            {
+                "hazard_id": hazard.id,
+                "sha256": blob.sha256,
+                "size": blob.size,
+                "content_type": blob.content_type,
+                "filename": "photo.png",
+                "uploaded_by": "enterprise:bench",
+                "at": ctx.now(),
+            },
+        )
+        return hazard.id
+
     def lifecycles() -> None:
         for _ in range(count):
-            with ctx.db.write() as session:
-                hazard = service.report_in(
-                    session=session, ctx=ctx, caller=callers["inspector"], data=data
-                )
-                session.add(
-                    Evidence(
-                        hazard_id=hazard.id,
-                        sha256=blob.sha256,
-                        size=blob.size,
-                        content_type=blob.content_type,
-                        filename="photo.png",
-                        uploaded_by="enterprise:bench",
-                        at=ctx.now(),
-                    )
-                )
-                hid = hazard.id
+            hid = ctx.db.run(report)
             for role, trigger, payload in steps:
                 body = service.transition(
                     ctx=ctx, caller=callers[role], hazard_id=hid, trigger=trigger, payload=payload
