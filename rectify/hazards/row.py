@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from rectify.database.uow import UnitOfWork
 from rectify.hazards.models import Hazard
@@ -62,18 +62,24 @@ class HazardRow:
         }
 
 
+# Statements built once (SQLAlchemy then compiles each once and caches it): the write path
+# runs them on every trigger.
+_LOAD = select(HAZARDS).where(HAZARDS.c.id == bindparam("hid"))
+_INSERT = HAZARDS.insert().returning(HAZARDS.c.id)
+_UPDATE = update(HAZARDS).where(HAZARDS.c.id == bindparam("hazard_row_id"))
+"""The SET clause comes from the parameters' keys (the columns that changed)."""
+
+
 def load(uow: UnitOfWork, hazard_id: int, *, lock: bool = False) -> HazardRow | None:
     """The hazard row (locked until commit with `lock`), or None."""
-    statement = select(HAZARDS).where(HAZARDS.c.id == hazard_id)
-    if lock:
-        statement = uow.dialect.for_update(statement)
-    found = uow.execute(statement).mappings().first()
+    statement = uow.dialect.for_update(_LOAD) if lock else _LOAD
+    found = uow.execute(statement, {"hid": hazard_id}).mappings().first()
     return None if found is None else HazardRow(dict(found))
 
 
 def insert(uow: UnitOfWork, values: dict[str, Any]) -> HazardRow:
     """Insert a new hazard row and return it with its id."""
-    new_id = uow.execute(HAZARDS.insert().values(values).returning(HAZARDS.c.id)).scalar_one()
+    new_id = uow.execute(_INSERT, values).scalar_one()
     full = DEFAULTS | values | {"id": new_id}
     return HazardRow(full)
 
@@ -81,7 +87,7 @@ def insert(uow: UnitOfWork, values: dict[str, Any]) -> HazardRow:
 def save(uow: UnitOfWork, row: HazardRow) -> None:
     """Write the columns that changed since the row was read."""
     if row.changed:
-        uow.execute(update(HAZARDS).where(HAZARDS.c.id == row.id).values(row.changed))
+        uow.execute(_UPDATE, {**row.changed, "hazard_row_id": row.id})
         row.changed = {}
 
 

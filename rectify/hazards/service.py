@@ -177,7 +177,8 @@ def transition(
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Apply one trigger and return the hazard as the caller sees it, once it is durable."""
-    return submit_transition(
+    command = partial(
+        _transition,
         ctx=ctx,
         caller=caller,
         hazard_id=hazard_id,
@@ -185,7 +186,8 @@ def transition(
         payload=payload,
         if_match=if_match,
         idempotency_key=idempotency_key,
-    ).result()
+    )
+    return ctx.db.run(command)  # on this thread when the writer is idle
 
 
 def submit_transition(
@@ -465,7 +467,8 @@ def view(
         "workflow": {"name": definition.name, "version": definition.version},
         "plan": hazard.plan,
         "pending_extension": hazard.pending_extension,
-        "penalties": read(_PENALTIES),
+        # penalty_count moves with every penalty row (record_penalty): no rows, no query.
+        "penalties": read(_PENALTIES) if hazard.penalty_count else [],
         "pending_timers": timers.pending(connection=connection, hazard_id=hazard.id),
         "evidence": read(_EVIDENCE),
         "allowed_triggers": allowed_triggers(
