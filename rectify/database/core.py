@@ -70,6 +70,10 @@ class Database:
             if self.url.database and self.url.database != ":memory:":
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            # Enough connections kept open for the request threads (anyio's 40) and the writer:
+            # with the default 5 an API under load opened and closed a connection (and ran its
+            # pragmas) on most requests. A SQLite connection is a file handle and a page cache.
+            kwargs.update(pool_size=20, max_overflow=30)
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: Engine = create_engine(url, **kwargs)

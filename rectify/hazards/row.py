@@ -85,9 +85,10 @@ def insert(uow: UnitOfWork, values: dict[str, Any]) -> HazardRow:
 
 
 def save(uow: UnitOfWork, row: HazardRow) -> None:
-    """Write the columns that changed since the row was read."""
+    """Write the columns that changed since the row was read (queued: sent with the
+    transaction's next statement, batched with other hazards' updates of the same columns)."""
     if row.changed:
-        uow.execute(_UPDATE, {**row.changed, "hazard_row_id": row.id})
+        uow.defer(_UPDATE, {**row.changed, "hazard_row_id": row.id})
         row.changed = {}
 
 
