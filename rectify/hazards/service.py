@@ -84,7 +84,7 @@ def report_in(*, uow: UnitOfWork, ctx: Context, caller: Caller, data: HazardCrea
         )
     if caller.role not in definition.triggers["report"].roles:
         raise Forbidden(f"a {caller.role} may not report hazards")
-    recorded = jsonable_encoder(data)
+    recorded = data.model_dump(mode="json")  # what jsonable_encoder gives, for less
     hazard = HazardRow(
         rows.DEFAULTS
         | _NEW_HAZARD
@@ -225,8 +225,9 @@ def _transition(
     if_match: int | None,
     idempotency_key: str | None,
 ) -> dict[str, Any]:
-    request_hash = _request_hash(hazard_id, trigger, payload, if_match)
+    request_hash = ""
     if idempotency_key:
+        request_hash = _request_hash(hazard_id, trigger, payload, if_match)
         # Two requests with one key on two hazards lock different rows and would both miss the
         # record; this lock makes the second wait and find it. Held until commit.
         uow.dialect.advisory_lock(uow.connection, f"{caller.principal_id}\x00{idempotency_key}")
