@@ -139,7 +139,7 @@ def spy_on_server(opts: Options, pid: int, url: str, env: dict[str, str]) -> Non
     opts.results_dir.mkdir(parents=True, exist_ok=True)
     cmd = [spy, "record", "-p", str(pid), "-d", "8", "-r", "200", "-f", "raw", "-o", str(raw)]
     with subprocess.Popen(
-        [*cmd, "--threads", "--nonblocking"],
+        [*cmd, "--threads", "--gil"],  # only the thread holding the GIL: where CPU goes
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     ) as recorder:
