@@ -16,6 +16,7 @@ p99, and how two processes compare with one. The database is `bench_pg` on the l
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,6 +111,23 @@ def seed(data_dir: Path) -> tuple[range, str]:
     return range(ids[0], ids[-1] + 1), token
 
 
+def commit_ms(url: str, count: int = 200) -> float:
+    """What one durable commit of a one-row INSERT costs on this server now, in ms (the floor
+    under any transition; the server is shared, so it is measured in the same run)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("CREATE TABLE IF NOT EXISTS bench_commit (id serial, at text)"))
+            conn.commit()
+            start = time.perf_counter()
+            for _ in range(count):
+                conn.execute(text("INSERT INTO bench_commit (at) VALUES ('x')"))
+                conn.commit()
+            return 1000 * (time.perf_counter() - start) / count
+    finally:
+        engine.dispose()
+
+
 def together(urls: list[str], seconds: int, script: Path | None, env: dict[str, str]) -> dict:
     """wrk against each url at once, the connections split between them; rates add up."""
     per = CONNECTIONS // len(urls)
@@ -168,6 +186,7 @@ def run(opts: Options) -> dict:
             finally:
                 for s in servers:
                     s.stop()
+        floor = commit_ms(URL)
     one, one_noop, one_p99, one_err = figures[1]
     two, two_noop, two_p99, two_err = figures[2]
     notes = [
@@ -178,6 +197,7 @@ def run(opts: Options) -> dict:
         f"two processes: {two.median:,.0f} transitions/s, {two.median / two_noop.median:.3f}x of "
         f"/healthz ({two_noop.median:,.0f}/s), p99 {median(two_p99):.0f} ms; "
         f"{two.median / one.median:.2f}x one process's rate",
+        f"one durable commit of a one-row INSERT on this server took {floor:.1f} ms (same run)",
     ]
     if one_err or two_err:
         notes.append(f"{one_err + two_err} transitions answered non-2xx (not counted)")
@@ -191,6 +211,7 @@ def run(opts: Options) -> dict:
         size={"pool": POOL, "seconds_per_run": seconds, "connections": CONNECTIONS},
         notes=notes,
         extra={
+            "commit_ms": round(floor, 2),
             "one_process": {
                 "transitions_per_s": round(one.median, 1),
                 "healthz_per_s": round(one_noop.median, 1),
