@@ -3,16 +3,14 @@ statement and set of columns, and what was queued after a mark can be forgotten.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, delete, select, update
 
 from rectify.database.core import Database
 
 META = MetaData()
 ITEMS = Table(
-    "items",
+    "bench_uow_items",
     META,
     Column("id", Integer, primary_key=True),
     Column("name", String, nullable=False),
@@ -22,10 +20,11 @@ RENAME = update(ITEMS).where(ITEMS.c.id == bindparam("item_id"))
 
 
 @pytest.fixture
-def db(tmp_path: Path):
-    database = Database(f"sqlite:///{tmp_path / 'uow.db'}")
-    META.create_all(database.engine)
+def db(backend: str):
+    database = Database(backend)
+    META.create_all(database.engine)  # not one of rectify's tables: emptied here
     with database.unit() as uow:
+        uow.execute(delete(ITEMS))
         for i in (1, 2, 3):
             uow.add(ITEMS, {"id": i, "name": f"item {i}", "n": 0})
     yield database

@@ -4,36 +4,45 @@ that finds it busy is queued behind what arrived before, and the queue keeps arr
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
-from sqlalchemy import column, table, text
+from sqlalchemy import Column, Integer, MetaData, Table, delete, select
 
 from rectify.database.core import Database
 from rectify.database.uow import UnitOfWork
 from rectify.exceptions import Conflict
 
+META = MetaData()
+LOG = Table(
+    "bench_writer_log",
+    META,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("n", Integer, nullable=False),
+)
+
 
 @pytest.fixture
-def db(tmp_path: Path):
-    database = Database(f"sqlite:///{tmp_path / 'writer.db'}")
+def db(backend: str):
+    database = Database(backend)
+    META.create_all(database.engine)  # not one of rectify's tables: emptied here
     with database.unit() as uow:
-        uow.execute(text("CREATE TABLE log (n INTEGER NOT NULL)"))
+        uow.execute(delete(LOG))
     yield database
     database.dispose()
 
 
-LOG = table("log", column("n"))
-
-
 def _logged(db: Database) -> list[int]:
     with db.engine.connect() as conn:
-        return [n for (n,) in conn.execute(text("SELECT n FROM log ORDER BY rowid"))]
+        return list(conn.execute(select(LOG.c.n).order_by(LOG.c.id)).scalars())
+
+
+def _add(n: int):
+    return lambda uow: uow.execute(LOG.insert().values(n=n))
 
 
 def test_an_idle_writer_lets_the_caller_apply_its_command(db: Database) -> None:
     def command(uow: UnitOfWork) -> int:
-        uow.execute(text("INSERT INTO log (n) VALUES (1)"))
+        uow.execute(LOG.insert().values(n=1))
         return threading.get_ident()
 
     assert db.run(command) == threading.get_ident()  # no hand-over to the writer thread
@@ -44,19 +53,16 @@ def test_a_busy_writer_queues_callers_in_arrival_order(db: Database) -> None:
     started, release = threading.Event(), threading.Event()
 
     def slow(uow: UnitOfWork) -> None:
-        uow.execute(text("INSERT INTO log (n) VALUES (0)"))
+        uow.execute(LOG.insert().values(n=0))
         started.set()
         release.wait(10)
-
-    def add(n: int):
-        return lambda uow: uow.execute(text(f"INSERT INTO log (n) VALUES ({n})"))
 
     first = threading.Thread(target=db.run, args=(slow,))
     first.start()
     assert started.wait(10)
     # While the first command holds the writer, later ones queue, in the order they came.
-    futures = [db.writer.submit(add(n)) for n in (1, 2)]
-    late = threading.Thread(target=db.run, args=(add(3),))
+    futures = [db.writer.submit(_add(n)) for n in (1, 2)]
+    late = threading.Thread(target=db.run, args=(_add(3),))
     late.start()
     release.set()
     first.join(10)
@@ -74,7 +80,7 @@ def test_a_refusal_reaches_its_caller_and_leaves_nothing(db: Database) -> None:
     with pytest.raises(Conflict):
         db.run(refused)
     assert _logged(db) == []
-    db.run(lambda uow: uow.execute(text("INSERT INTO log (n) VALUES (1)")))  # still usable
+    db.run(_add(1))  # still usable
     assert _logged(db) == [1]
 
 
