@@ -174,6 +174,7 @@ def run(opts: Options) -> dict:
     ensure_wrk()
     seconds = 3 if opts.quick else 10
     figures = {}
+    redone: dict[int, int] = {}
     with scratch(NAME) as tmp:
         ids, token = seed(tmp)
         env = {"FIRST": str(ids[0]), "LAST": str(ids[-1]), "TOKEN": token}
@@ -186,6 +187,9 @@ def run(opts: Options) -> dict:
             finally:
                 for s in servers:
                     s.stop()
+                # Batches the writer had to redo one by one (a deadlock between two
+                # processes' batches shows up here).
+                redone[n] = sum(s.output().count("redoing one by one") for s in servers)
         floor = commit_ms(URL)
     one, one_noop, one_p99, one_err = figures[1]
     two, two_noop, two_p99, two_err = figures[2]
@@ -198,6 +202,8 @@ def run(opts: Options) -> dict:
         f"/healthz ({two_noop.median:,.0f}/s), p99 {median(two_p99):.0f} ms; "
         f"{two.median / one.median:.2f}x one process's rate",
         f"one durable commit of a one-row INSERT on this server took {floor:.1f} ms (same run)",
+        f"write batches redone one by one (e.g. after a deadlock): {redone[1]} with one "
+        f"process, {redone[2]} with two",
     ]
     if one_err or two_err:
         notes.append(f"{one_err + two_err} transitions answered non-2xx (not counted)")
@@ -212,6 +218,7 @@ def run(opts: Options) -> dict:
         notes=notes,
         extra={
             "commit_ms": round(floor, 2),
+            "batches_redone": redone,
             "one_process": {
                 "transitions_per_s": round(one.median, 1),
                 "healthz_per_s": round(one_noop.median, 1),

@@ -105,7 +105,7 @@ class Database:
         self._lock: AbstractContextManager[Any] = (
             threading.RLock() if self.is_sqlite else nullcontext()
         )
-        self.writer = Writer(self.unit)
+        self.writer = Writer(self.unit, None if self.is_sqlite else self.dialect.lock_declared)
 
     def session(self) -> Session:
         """A session for reading."""

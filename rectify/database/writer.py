@@ -46,8 +46,13 @@ class Writer:
     the calling thread or the writer thread, is the only one applying commands; a command that
     arrives meanwhile is queued, and the queue is applied in arrival order."""
 
-    def __init__(self, unit: Callable[[], AbstractContextManager[UnitOfWork]]) -> None:
+    def __init__(
+        self,
+        unit: Callable[[], AbstractContextManager[UnitOfWork]],
+        prepare: Callable[[UnitOfWork, list[Command]], None] | None = None,
+    ) -> None:
         self._unit = unit
+        self._prepare = prepare  # run first in each batch of several (e.g. lock rows in order)
         self._queue: queue.SimpleQueue[tuple[Command, Future[Any]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
@@ -147,6 +152,8 @@ class Writer:
         outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
             with self._unit() as uow:
+                if self._prepare is not None and len(batch) > 1:
+                    self._prepare(uow, [command for command, _ in batch])
                 for command, future in batch:
                     outcomes.append((future, *_attempt(uow, command)))
         except BaseException as exc:  # noqa: BLE001  (any failure: redo each command alone)

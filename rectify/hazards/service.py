@@ -211,6 +211,7 @@ def submit_transition(
         if_match=if_match,
         idempotency_key=idempotency_key,
     )
+    command.locks = ((HAZARDS, hazard_id),)  # type: ignore[attr-defined]  # see Dialect.lock_declared
     return ctx.db.writer.submit(command)
 
 

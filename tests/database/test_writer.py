@@ -10,6 +10,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, delete, select
 
 from rectify.database.core import Database
 from rectify.database.uow import UnitOfWork
+from rectify.database.writer import Writer
 from rectify.exceptions import Conflict
 
 META = MetaData()
@@ -90,3 +91,34 @@ def test_a_command_may_not_run_another(db: Database) -> None:
 
     with pytest.raises(RuntimeError, match="may not submit another"):
         db.run(nested)
+
+
+def test_a_batch_first_locks_the_rows_its_commands_declare(db: Database) -> None:
+    seen: list[list[int]] = []
+
+    def prepare(uow: UnitOfWork, commands: list) -> None:
+        seen.append(sorted(i for c in commands for _, i in getattr(c, "locks", ())))
+        db.dialect.lock_declared(uow, commands)  # PostgreSQL: SELECT … ORDER BY id FOR UPDATE
+
+    writer = Writer(db.unit, prepare)
+    started, release = threading.Event(), threading.Event()
+
+    def slow(uow: UnitOfWork) -> None:
+        started.set()
+        release.wait(10)
+
+    first = threading.Thread(target=writer.run, args=(slow,))
+    first.start()
+    assert started.wait(10)
+    queued = []
+    for n in (7, 3):  # queued behind the slow one: they form one batch
+        command = _add(n)
+        command.locks = ((LOG, n),)  # type: ignore[attr-defined]
+        queued.append(writer.submit(command))
+    release.set()
+    first.join(10)
+    for f in queued:
+        f.result(10)
+    writer.stop()
+    assert seen == [[3, 7]]  # a batch of one (the slow command) is not prepared
+    assert _logged(db) == [7, 3]  # the commands still run in arrival order
