@@ -92,6 +92,7 @@ FILTERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "open": lambda w: "1",
     "offset": lambda w: "40",
     "at": lambda w: w["between"],
+    "list": lambda w: "due_soon",  # the landing page's worklists (overdue is the plain page)
 }
 PATHS: dict[str, Callable[[dict[str, Any]], str]] = {
     "hazard_id": lambda w: str(w["hazard"]),

@@ -37,6 +37,9 @@ CASES = (
     "scale",
     "console",
     "documents",
+    "ledgers",
+    "statistics",
+    "import",
 )
 
 

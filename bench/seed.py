@@ -68,8 +68,10 @@ def seed_assigned_raw(
         assignee="王工",
         assigned_at=at,
         deadline=deadline,
+        original_deadline=deadline,
         created_at=at,
         updated_at=at,
+        discovered_at=at,
     ).model_dump()
     hazard_cols, hazard_row = _stored(Hazard.__table__, hazard_tpl, dialect)
     timer_tpl = Timer(hazard_id=0, kind="x", due_at=at, created_at=at).model_dump()

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     login_lockout_minutes: float = Field(default=15, ge=0)
     argon2_memory_kib: int = Field(default=65536, ge=8)
     argon2_time_cost: int = Field(default=3, ge=1)
+    # The dispatcher's worklists (docs/DECISIONS.md, ours): "due soon" is a deadline within
+    # this many days (issue 10 says 3); "awaiting verification too long" is a hazard waiting
+    # longer than this since the enterprise confirmed (before the policy's 10-day
+    # verification_due, so the office can chase the inspector before accountability starts).
+    worklist_due_soon_days: float = Field(default=3, gt=0)
+    worklist_verification_late_days: float = Field(default=7, gt=0)
     demo: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
@@ -63,6 +69,14 @@ class Settings(BaseSettings):
     documents_file: Path = Path("config/documents.toml")
     documents_require_officers: bool = True
     documents_interval_seconds: float = Field(default=5.0, gt=0)
+    # Repeat hazards (rectify.hazards.recurrence): a new hazard repeats one its enterprise
+    # closed within this many days, at the same place or with a title this alike (difflib
+    # ratio, 0-1). Both are our defaults, not the law's.
+    recurrence_window_days: int = Field(default=365, ge=1)
+    recurrence_title_similarity: float = Field(default=0.85, gt=0, le=1)
+    # Import of hazard ledgers (POST /api/v1/hazards/import): the sheet's size and rows.
+    import_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    import_max_rows: int = Field(default=200_000, ge=1)
 
     @classmethod
     def settings_customise_sources(

@@ -1,15 +1,21 @@
 """A small demo for a newcomer: one district (武汉市江岸区), four enterprises, hazards in every
-kind of state, and one token per role. Everything goes through the service functions."""
+kind of state, one token per role and one person per role (who signs in to the console with the
+printed password). Everything goes through the service functions; the hazards that should
+already be overdue, due soon or waiting too long for verification are written by the same
+services under a clock set back (the events carry those past instants), so the dispatcher's
+worklists are full from the first minute."""
 
 from __future__ import annotations
 
 import io
 import struct
 import zlib
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlmodel import func, select
 
+from rectify.auth import people
 from rectify.auth import service as auth
 from rectify.auth.scope import Caller
 from rectify.context import Context
@@ -22,6 +28,15 @@ from rectify.hazards import service as hazards
 from rectify.hazards.models import HazardCreate
 
 DISTRICT = "420102"  # 湖北省武汉市江岸区
+PASSWORD = "rectify-demo-2026"  # the demo people's password (a demo: printed on purpose)
+# username: (role, display name, scope); the enterprise person works for the first firm.
+PEOPLE = {
+    "dispatcher": ("dispatcher", "王督办（江岸区应急管理局）", {"region_code": DISTRICT}),
+    "inspector": ("inspector", "张伟（执法员）", {"region_code": DISTRICT}),
+    "enterprise": ("enterprise", "赵安全（化工公司安全部）", {"enterprise_id": 0}),
+    "auditor": ("auditor", "钱审计（市纪委监委）", {"region_code": "420100"}),
+    "admin": ("admin", "孙运维", {}),
+}
 
 
 def tiny_png(seed: int = 0) -> bytes:
@@ -67,6 +82,9 @@ def load_demo_if_empty(ctx: Context) -> None:
     print("rectify demo loaded: 武汉市江岸区 (420102). One bearer token per role:", flush=True)
     for role, name, token in tokens:
         print(f"  {role:<11} {name:<10} {token}", flush=True)
+    print(f"Sign in at /console/login as one person per role, password {PASSWORD}:", flush=True)
+    for username, (role, name, _) in PEOPLE.items():
+        print(f"  {role:<11} username {username:<11} password {PASSWORD}  {name}", flush=True)
 
 
 def _principals_and_data(ctx: Context) -> list[tuple[str, str, str]]:
@@ -109,6 +127,20 @@ def _principals_and_data(ctx: Context) -> list[tuple[str, str, str]]:
             region_code=DISTRICT,
             certificate_no="42010219002",
         )
+    with ctx.db.write() as session:
+        for username, (role, name, scope) in PEOPLE.items():
+            if "enterprise_id" in scope:
+                scope = {"enterprise_id": firms[0].id}
+            people.create_user(
+                session=session,
+                settings=ctx.settings,
+                role=role,
+                username=username,
+                display_name=name,
+                password=PASSWORD,
+                now=ctx.now(),
+                **scope,  # type: ignore[arg-type]
+            )
     callers = {}
     with ctx.db.session() as session:
         for principal, token in made:
@@ -123,7 +155,7 @@ def _hazards(ctx: Context, who: dict[str, Caller], firms: list[int], officers: l
     e = Caller(role="enterprise", name="demo", region_code=DISTRICT)  # acts for each firm
     soon = ctx.now() + timedelta(days=20)
 
-    def new(firm: int, title: str, grade: str = "general", **kw: object) -> int:
+    def new(firm: int, title: str, grade: str = "general", c: Context = ctx, **kw: object) -> int:
         data = HazardCreate(
             enterprise_id=firm,
             title=title,
@@ -133,9 +165,9 @@ def _hazards(ctx: Context, who: dict[str, Caller], firms: list[int], officers: l
             location=kw.pop("loc", ""),
             violation=bool(kw.pop("violation", False)),
         )
-        return hazards.report(ctx=ctx, caller=i, data=data)["id"]
+        return hazards.report(ctx=c, caller=i, data=data)["id"]
 
-    def go(hid: int, caller: Caller, trigger: str, **payload: object) -> None:
+    def go(hid: int, caller: Caller, trigger: str, c: Context = ctx, **payload: object) -> None:
         firm_caller = caller
         if caller is e:
             with ctx.db.engine.connect() as connection:
@@ -146,12 +178,12 @@ def _hazards(ctx: Context, who: dict[str, Caller], firms: list[int], officers: l
         if trigger in OFFICER_TRIGGERS:  # the two officers who sign its 执法文书
             payload.setdefault("officers", officers)
         hazards.transition(
-            ctx=ctx, caller=firm_caller, hazard_id=hid, trigger=trigger, payload=payload
+            ctx=c, caller=firm_caller, hazard_id=hid, trigger=trigger, payload=payload
         )
 
-    def upload(hid: int, seed: int) -> str:
+    def upload(hid: int, seed: int, c: Context = ctx) -> str:
         row = evidence.upload(
-            ctx=ctx,
+            ctx=c,
             caller=i,
             hazard_id=hid,
             stream=io.BytesIO(tiny_png(seed)),
@@ -228,3 +260,44 @@ def _hazards(ctx: Context, who: dict[str, Caller], firms: list[int], officers: l
     )
     h = new(firms[3], "重复举报：通道堵塞", source="public_report")
     go(h, d, "dismiss", reason="与已登记隐患重复")
+    # For the worklists, under a clock set back some days (the events carry those instants):
+    # overdue (one of them listed), due within three days, waiting for verification too long,
+    # an extension request waiting for its decision.
+    now = ctx.now()
+
+    def back(days: float) -> Context:
+        return replace(ctx, clock=lambda: now - timedelta(days=days))
+
+    def plan(template: dict, due_days_ago: float) -> dict:
+        return template | {"deadline": (now - timedelta(days=due_days_ago)).isoformat()}
+
+    # 逾期: assigned 20 days ago, the policy's 7 days long gone, no plan yet.
+    h = new(firms[1], "配电箱未做保护接地", loc="2号楼配电间", c=back(20))
+    go(h, d, "assign", assignee="项目电工", c=back(20))
+    # 逾期且挂牌督办: a major hazard whose plan's deadline passed 5 days ago.
+    h = new(firms[0], "液氨储罐安全阀超期未校验", "major", loc="液氨罐区", c=back(45))
+    go(h, d, "assign", assignee="设备部", c=back(45))
+    go(h, e, "accept", plan=plan(major_plan, 5), c=back(44))
+    listing = {"level": "county", "document_no": "岸安委办督〔2026〕6号"}
+    go(h, d, "list_for_supervision", c=back(40), **listing)
+    # 即将到期: assigned 5 days ago, due in 2.
+    h = new(firms[3], "叉车作业区未设隔离护栏", loc="卸货平台", c=back(5))
+    go(h, d, "assign", assignee="物业安全主管", c=back(5))
+    # 待验收超时: the enterprise confirmed 12 days ago; nobody has verified it since.
+    h = new(firms[1], "喷涂车间通风设施失效", loc="喷涂车间", c=back(20))
+    go(h, d, "assign", assignee="车间主任", c=back(20))
+    go(h, e, "accept", plan=plan(general_plan, 10), c=back(19))
+    sha = upload(h, 11, c=back(12))
+    go(h, e, "confirm_rectified", summary="已更换排风机并检测合格", evidence=[sha], c=back(12))
+    # 延期待审批: the first firm (the demo enterprise person's) asks for more time.
+    h = new(firms[0], "仓库自动喷淋系统损坏", loc="成品仓库", c=back(3))
+    go(h, d, "assign", assignee="仓储部", c=back(3))
+    go(h, e, "accept", plan=plan(general_plan, -10), c=back(3))
+    go(
+        h,
+        e,
+        "request_extension",
+        reason="喷淋主管需从厂家订货，到货约需三周",
+        new_deadline=(now + timedelta(days=30)).isoformat(),
+        c=back(1),
+    )

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.telemetry import TelemetryConfig
 
 from rectify import __version__
+from rectify.accountability.views import router as accountability
 from rectify.api import docs, problems
 from rectify.api.gate import AuthGate
 from rectify.api.limits import BodyLimit
@@ -22,16 +23,23 @@ from rectify.console import errors as console_errors
 from rectify.console.admin import router as console_admin
 from rectify.console.audit import router as console_audit
 from rectify.console.enterprises import router as console_enterprises
+from rectify.console.hazards import router as console_hazards
 from rectify.console.views import router as console_views
+from rectify.console.worklists import router as console_worklists
 from rectify.context import Context
 from rectify.definitions.views import router as workflows
 from rectify.documents.views import console as console_documents
 from rectify.documents.views import router as documents
 from rectify.enterprises.views import router as enterprises
 from rectify.evidence.views import router as evidence
+from rectify.hazards.import_views import router as hazard_import
 from rectify.hazards.views import router as hazards
+from rectify.ledgers.views import console as console_ledgers
+from rectify.ledgers.views import router as ledgers
 from rectify.notifications.views import router as notifications
 from rectify.observability import install as install_observability
+from rectify.statistics.console import router as console_statistics
+from rectify.statistics.views import router as statistics
 
 API_PREFIX = "/api/v1"
 
@@ -73,6 +81,7 @@ def create_app(ctx: Context) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for router in (
         enterprises,
+        hazard_import,
         hazards,
         evidence,
         documents,
@@ -80,15 +89,22 @@ def create_app(ctx: Context) -> FastAPI:
         audit,
         notifications,
         principals,
+        accountability,
+        ledgers,
+        statistics,
     ):
         api.include_router(router)
     app.include_router(api)
     for router in (
         console_views,
+        console_worklists,  # before the hazard page: /console/hazards/new is not an id
         console_admin,
         console_audit,
         console_enterprises,
+        console_hazards,
         console_documents,
+        console_ledgers,
+        console_statistics,
     ):
         app.include_router(router)
     docs.install(app)  # /docs, /redoc and /console/static
@@ -104,6 +120,8 @@ def create_app(ctx: Context) -> FastAPI:
         BodyLimit,
         max_json_bytes=ctx.settings.max_json_bytes,
         max_upload_bytes=ctx.settings.evidence_max_bytes,
+        console_refusal=console_errors.too_large,
+        max_import_bytes=ctx.settings.import_max_bytes,
     )
     app.add_middleware(AuthGate, ctx=ctx, console_refusal=console_errors.unauthenticated)
     install_observability(app)  # /metrics; the request id wraps every middleware above

@@ -11,13 +11,16 @@ has unwound (so an upload's staging file is already gone when the client reads t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rectify.api.problems import human_size, problem
 
-__all__ = ["MULTIPART_FRAMING", "BodyLimit", "is_upload"]
+__all__ = ["MULTIPART_FRAMING", "BodyLimit", "is_import", "is_upload"]
 
 MULTIPART_FRAMING = 64 * 1024
 """Room for the multipart boundaries and part headers around an evidence file."""
@@ -28,21 +31,42 @@ def is_upload(scope: Scope) -> bool:
     return scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/evidence")
 
 
+def is_import(scope: Scope) -> bool:
+    """A hazard ledger's sheet: POST /api/v1/hazards/import."""
+    return scope["method"] == "POST" and scope["path"].rstrip("/") == "/api/v1/hazards/import"
+
+
 class BodyLimit:
     """413 problem+json for a body over its limit, enforced while the body streams."""
 
-    def __init__(self, app: ASGIApp, *, max_json_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_json_bytes: int,
+        max_upload_bytes: int,
+        console_refusal: Callable[[Request, int], Response] | None = None,
+        max_import_bytes: int = 32 * 1024 * 1024,
+    ) -> None:
         self.app = app
+        self.console_refusal = console_refusal  # a console form's 413 is a page, not JSON
         self.max_json_bytes = max_json_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.max_import_bytes = max_import_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        upload = is_upload(scope)
-        allowed = self.max_upload_bytes if upload else self.max_json_bytes
-        limit = allowed + MULTIPART_FRAMING if upload else allowed
+        upload, sheet = is_upload(scope), is_import(scope)
+        allowed = (
+            self.max_upload_bytes
+            if upload
+            else self.max_import_bytes
+            if sheet
+            else self.max_json_bytes
+        )
+        limit = allowed + MULTIPART_FRAMING if upload or sheet else allowed
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             size, most = human_size(declared), human_size(allowed)
@@ -85,9 +109,17 @@ class BodyLimit:
             detail = f"the request body is over {human_size(allowed)}, the limit"
             await self._refuse(scope, receive, send, detail, allowed)
 
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, detail: str, limit: int) -> None:
-        what = "send a smaller file" if is_upload(scope) else "send a smaller body"
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, detail: str, limit: int
+    ) -> None:
+        path = scope["path"]
+        if self.console_refusal is not None and path.startswith("/console/"):
+            accept = Headers(scope=scope).get("accept", "")
+            if "application/json" not in accept:  # the page's own script reads problem+json
+                await self.console_refusal(Request(scope), limit)(scope, receive, send)
+                return
+        file = is_upload(scope) or is_import(scope)
+        what = "send a smaller file" if file else "send a smaller body"
         response = problem(413, f"{detail}; {what}", request=Request(scope), limit=limit)
         await response(scope, receive, send)
 

@@ -7,8 +7,9 @@ handler body:
                 dependencies=[Depends(HazardRoles("dispatcher", "auditor"))])
 
 Scope before role (SPEC 1): on a route that names a hazard, `HazardRoles` first finds the hazard
-in the caller's scope — 404 when it is missing or outside it, exactly as for a missing one — and
-only then checks the role (403), so a role check never reveals that an object exists.
+in the caller's scope (`DocumentRoles`: the document's hazard) — 404 when it is missing or
+outside it, exactly as for a missing one — and only then checks the role (403), so a role check
+never reveals that an object exists.
 
 Each is a FastAPI dependency that returns the caller, so it may also stand as a parameter
 (`caller: Annotated[Caller, Depends(Roles("admin"))]`); a whole router takes one with
@@ -21,10 +22,11 @@ from __future__ import annotations
 
 from rectify.api.deps import ContextDep, CurrentCaller, RowId
 from rectify.auth.scope import Caller
+from rectify.documents import service as documents
 from rectify.exceptions import Forbidden
 from rectify.hazards import service as hazards
 
-__all__ = ["HazardRoles", "Roles"]
+__all__ = ["DocumentRoles", "HazardRoles", "Roles"]
 
 
 class _Allowed:
@@ -58,4 +60,14 @@ class HazardRoles(_Allowed):
     def __call__(self, hazard_id: RowId, caller: CurrentCaller, ctx: ContextDep) -> Caller:
         with ctx.db.engine.connect() as connection:  # released at once, not held by the route
             hazards.get(connection=connection, caller=caller, hazard_id=hazard_id)
+        return self.check(caller)
+
+
+class DocumentRoles(_Allowed):
+    """For a route whose path names `{document_id}`: 404 unless the document's hazard is in the
+    caller's scope, then 403 unless the caller has one of `roles`."""
+
+    def __call__(self, document_id: RowId, caller: CurrentCaller, ctx: ContextDep) -> Caller:
+        with ctx.db.engine.connect() as connection:
+            documents.get(ctx=ctx, connection=connection, caller=caller, document_id=document_id)
         return self.check(caller)

@@ -24,13 +24,33 @@ MAX_HEADER_BYTES = 8 * 1024
 """The headers of one part (a name and a file name) never need more."""
 
 
-class MultipartFile(io.RawIOBase):
-    """The first part named `field` of a multipart body, readable while the body arrives."""
+class _Part:
+    """One file part as it arrives."""
 
-    def __init__(self, request: Request, field: str = "file") -> None:
+    __slots__ = ("chunks", "complete", "filename")
+
+    def __init__(self, filename: str | None) -> None:
+        self.filename = filename
+        self.chunks: deque[bytes] = deque()
+        self.complete = False
+
+
+MAX_FIELD_BYTES = 1024
+"""A small text field read beside the file (a CSRF token, a choice) never needs more."""
+
+
+class MultipartFile(io.RawIOBase):
+    """The first part named `field` of a multipart body, readable while the body arrives;
+    `next_file()` moves on to the next part of that name (a form's `multiple` file input).
+    Small text parts named in `fields` that come before a file are kept in `self.fields`."""
+
+    def __init__(self, request: Request, field: str = "file", fields: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.field = field
         self.filename: str | None = None
+        self.fields: dict[str, str] = {}
+        self._wanted = fields
+        self._text: tuple[str, bytearray] | None = None
         content_type, params = parse_options_header(request.headers.get("content-type"))
         boundary = params.get(b"boundary")
         if content_type != b"multipart/form-data" or not boundary:
@@ -40,38 +60,54 @@ class MultipartFile(io.RawIOBase):
         except MultipartParseError as exc:
             raise self._invalid(f"the multipart body is malformed: {exc}") from None
         self._body = request.stream()
-        self._chunks: deque[bytes] = deque()
+        # Each part named `field`: its file name, its bytes not yet read, whether it ended. One
+        # body chunk may end a file and begin the next, so parts are kept apart as they come.
+        self._parts: list[_Part] = []
+        self._current = 0  # the part being read
         self._headers: list[tuple[bytes, bytes]] = []
         self._header = [b"", b""]
         self._header_bytes = 0
         self._in_field = False
-        self._found = False
-        self._complete = False  # the file part ended
         self._ended = False  # the body ended
 
     # -- the file-like side (worker thread) ------------------------------------------------
 
     def open(self) -> MultipartFile:
         """Read up to the file part's data (its headers give the file name); 422 if none."""
-        while not self._found:
-            if not self._pull():
-                raise self._invalid(f"the multipart body has no field `{self.field}`")
+        if not self._reach(self._current):
+            raise self._invalid(f"the multipart body has no field `{self.field}`")
         return self
+
+    def next_file(self) -> bool:
+        """Move on to the next part named `field` (the rest of this one is skipped); False
+        when the body holds no more."""
+        if self._current < len(self._parts):
+            self._parts[self._current].chunks.clear()
+        self._current += 1
+        return self._reach(self._current)
+
+    def _reach(self, index: int) -> bool:
+        while len(self._parts) <= index:
+            if not self._pull():
+                return False
+        self.filename = self._parts[index].filename
+        return True
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._chunks and not self._complete:
+        part = self._parts[self._current]
+        while not part.chunks and not part.complete:
             if not self._pull():
                 raise self._invalid("the multipart body ended before the file did")
-        if not self._chunks:
+        if not part.chunks:
             return 0
-        chunk = self._chunks.popleft()
+        chunk = part.chunks.popleft()
         n = min(len(buffer), len(chunk))
         buffer[:n] = chunk[:n]
         if n < len(chunk):
-            self._chunks.appendleft(chunk[n:])
+            part.chunks.appendleft(chunk[n:])
         return n
 
     def _pull(self) -> bool:
@@ -139,17 +175,26 @@ class MultipartFile(io.RawIOBase):
         disposition = dict(self._headers).get(b"content-disposition")
         _, options = parse_options_header(disposition)
         name = options.get(b"name", b"").decode("utf-8", "replace")
-        self._in_field = name == self.field and not self._found
+        self._in_field = name == self.field
         if self._in_field:
-            self._found = True
             filename = options.get(b"filename")
-            self.filename = filename.decode("utf-8", "replace") if filename else None
+            self._parts.append(_Part(filename.decode("utf-8", "replace") if filename else None))
+        elif name in self._wanted and b"filename" not in options and not self._parts:
+            self._text = (name, bytearray())
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._in_field and end > start:
-            self._chunks.append(bytes(data[start:end]))
+            self._parts[-1].chunks.append(bytes(data[start:end]))
+        elif self._text is not None:
+            self._text[1].extend(data[start:end])
+            if len(self._text[1]) > MAX_FIELD_BYTES:
+                raise MultipartParseError(f"the field {self._text[0]} is too long")
 
     def _on_part_end(self) -> None:
         if self._in_field:
             self._in_field = False
-            self._complete = True
+            self._parts[-1].complete = True
+        elif self._text is not None:
+            name, value = self._text
+            self.fields.setdefault(name, value.decode("utf-8", "replace"))
+            self._text = None

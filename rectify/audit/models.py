@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from rectify.database.core import UTCDateTime
 
+CONFIRMED = "trigger = 'confirm_rectified'"
+
 
 class Event(SQLModel, table=True):
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("hazard_id", "hazard_seq"),)
+    __table_args__ = (
+        UniqueConstraint("hazard_id", "hazard_seq"),
+        # When each hazard last asked for verification: one row per confirmation, for the
+        # worklists' "waiting since" (rectify.hazards.worklists, migration 0013).
+        Index(
+            "ix_events_confirmed",
+            "hazard_id",
+            "at",
+            sqlite_where=text(CONFIRMED),
+            postgresql_where=text(CONFIRMED),
+        ),
+    )
 
     seq: int | None = Field(default=None, primary_key=True)
     hazard_id: int = Field(foreign_key="hazards.id", index=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Text, cast, func, select
 
+from rectify.accountability.models import Accountability
 from rectify.audit.chain import GENESIS, ChainWalker, Encoder, format_at
 from rectify.audit.models import Event
 from rectify.auth.scope import Caller
@@ -36,6 +37,7 @@ REPLAYERS = ("dispatcher", "auditor")
 
 EVENTS = Event.__table__.c  # type: ignore[attr-defined]
 PENALTIES = Penalty.__table__  # type: ignore[attr-defined]
+ACCOUNTABILITY = Accountability.__table__  # type: ignore[attr-defined]
 # The hazard's columns that its events alone determine (compared with the stored row).
 REBUILT = (
     "state",
@@ -91,9 +93,12 @@ class Replayer:
     ctx: Context
     hazard: HazardRow
     penalties: list[dict[str, Any]] = field(default_factory=list)
+    # 追责问责 entries by the hazard_seq that opened them, as the events leave them
+    accountability: dict[int, dict[str, Any]] = field(default_factory=dict)
     divergences: list[dict[str, Any]] = field(default_factory=list)
     applied: int = 0
     last_at: datetime | None = None
+    entry_ids: dict[int, int] = field(default_factory=dict)  # accountability id → hazard_seq
     encoder: Encoder = field(default_factory=Encoder)
     walker: ChainWalker = field(default_factory=ChainWalker)
 
@@ -200,6 +205,31 @@ class Replayer:
                     {k: v for k, v in row.items() if k not in ("hazard_id", "enterprise_id")}
                     | {"at": format_at(ev.at)}
                 )
+            elif table == "accountability":
+                self.accountability[row["hazard_seq"]] = {
+                    "hazard_seq": row["hazard_seq"],
+                    "rule": row["rule"],
+                    "person": row["person"],
+                    "state": "open",
+                }
+        for table, row_id, values in effect.changes:
+            if table == "accountability":
+                self._resolved(ev, row_id, values)
+
+    def _resolved(self, ev: Recorded, row_id: int, values: dict[str, Any]) -> None:
+        """A resolution names the entry by id; replay knows entries by the event that opened
+        them, so the id is looked up (`ids`, read from the table with the events)."""
+        seq = self.entry_ids.get(row_id)
+        entry = self.accountability.get(seq) if seq is not None else None
+        if entry is None:
+            self.diverge(ev, "payload", f"no 追责问责 entry {row_id} was opened on this hazard")
+            return
+        if entry["state"] != "open":
+            self.diverge(ev, "payload", f"追责问责 entry {row_id} was already resolved")
+        entry["state"] = "resolved"
+        entry["outcome"] = values["outcome"]
+        if values.get("person"):
+            entry["person"] = values["person"]
 
 
 def _start(hazard: HazardRow, definition: Definition) -> HazardRow:
@@ -211,10 +241,12 @@ def _start(hazard: HazardRow, definition: Definition) -> HazardRow:
     return HazardRow(values | {"verify_failures": 0, "penalty_count": 0})
 
 
-def _stored(rp: Replayer, stored: HazardRow, penalties: int) -> None:
+def _stored(rp: Replayer, stored: HazardRow, penalties: int, entries: list[dict[str, Any]]) -> None:
     r, seq = rp.hazard, rp.hazard.version
     pairs = {name: (stored.values.get(name), r.values.get(name)) for name in REBUILT}
     pairs["penalties"] = (penalties, len(rp.penalties))
+    replayed = sorted(rp.accountability.values(), key=lambda e: e["hazard_seq"])
+    pairs["accountability"] = (entries, [_entry(e) for e in replayed])
     for name, (row, replayed) in pairs.items():
         if row != replayed:
             detail = f"the hazard row has {name} {row}, the events give {replayed}"
@@ -237,6 +269,8 @@ def replay(
         stored = hazards.get(connection=connection, caller=caller, hazard_id=hazard_id)
         definition = ctx.registry.get(stored.workflow_name, stored.workflow_version)
         rp = Replayer(definition, ctx, _start(stored, definition))
+        entries = _entries(connection, hazard_id)
+        rp.entry_ids = {e["id"]: e["hazard_seq"] for e in entries}
         complete = _run(connection, rp, hazard_id, at)
         if rp.applied == 0:
             when = format_at(stored.created_at)
@@ -246,8 +280,24 @@ def replay(
         if complete:
             count = select(func.count()).select_from(PENALTIES)
             count = count.where(PENALTIES.c.hazard_id == hazard_id)
-            _stored(rp, stored, connection.execute(count).scalar_one())
+            _stored(
+                rp, stored, connection.execute(count).scalar_one(), [_entry(e) for e in entries]
+            )
     return _body(rp, stored, at or ctx.now())
+
+
+def _entries(connection: Connection, hazard_id: int) -> list[dict[str, Any]]:
+    """The hazard's 追责问责 rows, in the order their events opened them."""
+    a = ACCOUNTABILITY.c
+    stmt = select(a.id, a.hazard_seq, a.rule, a.person, a.state, a.outcome)
+    stmt = stmt.where(a.hazard_id == hazard_id).order_by(a.hazard_seq)
+    return [dict(r._mapping) for r in connection.execute(stmt)]
+
+
+def _entry(e: dict[str, Any]) -> dict[str, Any]:
+    """What replay compares of an entry: what its events say."""
+    keys = ("hazard_seq", "rule", "person", "state", "outcome")
+    return {k: e.get(k) for k in keys}
 
 
 def _columns() -> list[Any]:
@@ -303,6 +353,7 @@ def _body(rp: Replayer, stored: HazardRow, at: datetime) -> dict[str, Any]:
         "grade": h.grade,
         "supervision_level": h.supervision_level,
         "penalties": rp.penalties,
+        "accountability": sorted(rp.accountability.values(), key=lambda e: e["hazard_seq"]),
         "resolution": h.resolution,
         "pending_extension": h.pending_extension is not None,
         "verify_failures": h.verify_failures,

@@ -25,6 +25,14 @@ ACCEPTED_EDITS: dict[tuple[str, int], dict[str, str]] = {
         # `withdraw_extension` (the dispatcher withdraws a granted extension), and the 执法文书
         # events `document_issued` (system) and `serve_document` (internal, rectify.documents).
         "5b7aaca16b52db15af5e8829b128de9701f86a8fd4afcbc82a929d4cc51109aa": "2026-12 additions",
+        # The file with the additions above. This edit adds `resolve_accountability` (internal:
+        # the 追责问责 entry's handling, rectify.accountability; no history holds it yet) and a
+        # comment at `dismiss`: a duplicate names its original (payload only; issue 12).
+        "17329629aeebd55aa0e4c8d3cd1fdb9f987c61ff85d2a21125517f5d68526fe9": "2026-12 ledgers",
+    },
+    ("hazard", 2): {
+        # The same two additions to v2 as to v1 (issue 12); no existing trigger changed.
+        "3fe1b9d55e9f25e49a23ad82018e188163a491fd0dbaba516c29352971503e64": "2026-12 ledgers",
     },
 }
 """(name, version) → {hash of an earlier file of that version: what the edit added}."""

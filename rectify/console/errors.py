@@ -11,10 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from rectify.api.problems import human_size
 from rectify.console.render import page
 from rectify.exceptions import RectifyError
 
-__all__ = ["PageError", "install", "unauthenticated"]
+__all__ = ["PageError", "install", "too_large", "unauthenticated"]
 
 TITLES = {
     400: "请求无效",
@@ -58,6 +59,12 @@ def error_page(request: Request, status: int, message: str) -> Response:
 def unauthenticated(request: Request) -> Response:
     """The 401 page for a console POST without a valid session (its body is never read)."""
     return error_page(request, 401, "登录已失效或尚未登录，本次提交未被处理。请重新登录后再试。")
+
+
+def too_large(request: Request, limit: int) -> Response:
+    """The 413 page for a console form whose body is over its limit (nothing was kept)."""
+    message = f"上传的内容超过了 {human_size(limit)} 的上限，未保存任何文件。请压缩照片或分开上传。"
+    return error_page(request, 413, message)
 
 
 def _page_error(request: Request, exc: Exception) -> Response:

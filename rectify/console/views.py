@@ -1,5 +1,5 @@
-"""Signing in and out, and the landing page: `/` → `/console/`, `/console/login`,
-`POST /console/logout`, `/console/`.
+"""Signing in and out: `/` → `/console/`, `/console/login`, `POST /console/logout` (the
+landing page `/console/` is rectify.console.worklists).
 
 The sign-in form is protected by a double-submit token (a cookie and a hidden field carrying the
 same random value, before any session exists); every other form by the session's own token.
@@ -45,10 +45,7 @@ def console_root() -> RedirectResponse:
     return RedirectResponse(HOME, status_code=303)
 
 
-@router.get("/console/")
-def home(request: Request, caller: ConsoleCaller) -> Response:
-    """The landing page: who is signed in, in what role (the worklists come later)."""
-    return page(request, "home.html")
+# `/console/` itself, each role's landing page, is rectify.console.worklists.home.
 
 
 # -- sign-in ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, select, text
+from sqlalchemy import Connection, Engine, event, func, select, text
 
 __all__ = ["Dialect"]
 
@@ -103,3 +103,9 @@ class Dialect:
         return (
             f"convert_to(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), 'UTF8')"
         )
+
+    def china_month(self, column: Any) -> Any:
+        """A Core expression: the China-time month (YYYY-MM) of a UTC time column."""
+        if self.is_sqlite:
+            return func.strftime("%Y-%m", column, "+8 hours")
+        return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM")

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from rectify.accountability.models import Accountability
 from rectify.audit.models import Checkpoint, CheckpointHead, Event, WorkflowVersion
 from rectify.auth.models import LoginSession, Principal
 from rectify.calendar.models import CalendarYear
@@ -15,6 +16,7 @@ from rectify.timers.models import Timer
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Accountability",
     "CalendarYear",
     "Checkpoint",
     "CheckpointHead",

@@ -18,12 +18,15 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Result, Table
+from sqlalchemy.sql.util import find_tables
 
 from rectify.database.dialect import Dialect
 
-__all__ = ["Mark", "UnitOfWork", "read_rows"]
+__all__ = ["DEFERRED_BATCH", "Mark", "UnitOfWork", "read_rows"]
 
 Row = dict[str, Any]
+DEFERRED_BATCH = 2000
+"""Rows of one table queued before they are sent, while `deferring`."""
 
 
 def read_rows(connection: Connection, statement: Any, **params: Any) -> list[Row]:
@@ -54,6 +57,25 @@ class Mark:
     actions: int
 
 
+_TABLES: dict[int, tuple[Any, frozenset[Any]]] = {}
+
+
+def tables_of(statement: Any) -> frozenset[Any]:
+    """The tables a Core statement names (its FROMs, joins, subqueries, DML target); found by
+    walking it once per statement object (the write path's statements are built once)."""
+    known = _TABLES.get(id(statement))
+    if known is not None and known[0] is statement:
+        return known[1]
+    try:
+        found = frozenset(find_tables(statement, include_crud=True, include_joins=True))
+    except Exception:  # not a Core construct (text, a string): names nothing we can tell
+        found = frozenset()
+    if len(_TABLES) > 1000:
+        _TABLES.clear()
+    _TABLES[id(statement)] = (statement, found)
+    return found
+
+
 class UnitOfWork:
     """One write transaction on one connection, with its queued rows and commit actions."""
 
@@ -65,10 +87,26 @@ class UnitOfWork:
         self._queued: dict[Any, list[Row]] = {}
         self._on_commit: list[Callable[[], None]] = []
         self.writes = 0  # statements sent that changed something
+        self._defer = False  # see `deferring`
 
     def add(self, table: Table, row: Row) -> None:
         """Queue an INSERT of `row` (rows of one table share their keys) in this transaction."""
-        self._queued.setdefault(table, []).append(row)
+        rows = self._queued.setdefault(table, [])
+        rows.append(row)
+        if self._defer and len(rows) >= DEFERRED_BATCH:
+            self.flush()
+
+    @contextmanager
+    def deferring(self) -> Iterator[None]:
+        """Within: a statement that names none of the queued rows' tables runs before they are
+        sent, so they go in batches of up to DEFERRED_BATCH (an import's events and timers).
+        Only for code that reads the queued tables through `execute` or `rows`, never through
+        the connection itself."""
+        self._defer = True
+        try:
+            yield
+        finally:
+            self._defer = False
 
     def defer(self, statement: Any, params: Row) -> None:
         """Queue `statement` (an UPDATE with bound parameters) to run with `params` at the next
@@ -85,10 +123,16 @@ class UnitOfWork:
 
     def execute(self, statement: Any, params: Any = None) -> Result[Any]:
         """Run one statement after the queued rows (which it may read or refer to)."""
-        if self._queued:
+        if self._queued and not (self._defer and self._apart(statement)):
             self.flush()
         self.writes += bool(getattr(statement, "is_dml", False))
         return self.connection.execute(statement, params)
+
+    def _apart(self, statement: Any) -> bool:
+        """True when the statement names tables and none of them has queued rows."""
+        named = tables_of(statement)
+        queued = {k if isinstance(k, Table) else k[0].table for k in self._queued}
+        return bool(named) and not named & queued
 
     def rows(self, statement: Any, **params: Any) -> list[Row]:
         """The rows of a select, as dicts, times as ISO 8601 (JSON-ready)."""

@@ -8,11 +8,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 
 from rectify.api.deps import ConnectionDep, ContextDep, CurrentCaller, RowId
 from rectify.api.json_body import StrictJSONRoute
+from rectify.api.permissions import DocumentRoles
 from rectify.console.deps import ConsoleCaller
 from rectify.documents import service
 from rectify.documents.models import DocumentPublic, ServeRequest
@@ -68,7 +69,11 @@ def download_document(
     return pdf_response(path, document)
 
 
-@router.post("/documents/{document_id}/serve", response_model=DocumentPublic)
+@router.post(
+    "/documents/{document_id}/serve",
+    response_model=DocumentPublic,
+    dependencies=[Depends(DocumentRoles(*service.SERVERS))],  # scope (404), then role (403)
+)
 def serve_document(
     document_id: RowId, body: ServeRequest, ctx: ContextDep, caller: CurrentCaller
 ) -> dict[str, Any]:

@@ -8,9 +8,11 @@ from typing import Any
 
 from pydantic import StrictBool
 from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from rectify.database.core import MAX_ID, UTCDateTime, utcnow
+from rectify.hazards.extensions import ExtensionRequest
 from rectify.inputs import Id, maybe_text, text
 
 
@@ -24,6 +26,21 @@ class Source(StrEnum):
     inspection = "inspection"  # 执法检查
     public_report = "public_report"  # 群众举报
     monitoring = "monitoring"  # 监测预警
+
+
+STATISTICS_INDEX = (
+    "region_code",
+    "state",
+    "grade",
+    "tenths_to_close",
+    "deadline",
+    "rectified_at",
+    "closed_at",
+    "recurrence_of",
+    "discovered_at",
+    "seconds_to_close",
+)
+"""The columns of the statistics' covering index, in its order (migration 0015)."""
 
 
 class HazardBase(SQLModel):
@@ -48,12 +65,36 @@ class HazardCreate(HazardBase):
     violation: StrictBool = False  # "true" is a string: a 422, not a silent yes
 
 
+# A pending extension request: a JSON null (how the JSON type writes None) is none.
+_EXTENSION_PENDING = (
+    "pending_extension IS NOT NULL AND CAST(pending_extension AS VARCHAR) != 'null'"
+)
+
+
 class Hazard(HazardBase, table=True):
     __tablename__ = "hazards"
     # An enterprise's open (major) hazards, counted from the index alone: the enterprise page
     # and the closure rule (migration 0012).
+    # The worklists (rectify.hazards.worklists, migration 0013): each list from an index range.
     __table_args__ = (
         Index("ix_hazards_enterprise_grade_state", "enterprise_id", "grade", "state"),
+        Index("ix_hazards_state_deadline", "state", "grade", "deadline", "id", "region_code"),
+        Index("ix_hazards_supervision_region", "supervision", "region_code"),
+        Index("ix_hazards_production_region", "production", "region_code"),
+        Index("ix_hazards_judicial_region", "judicial", "region_code"),
+        Index("ix_hazards_enterprise_deadline", "enterprise_id", "deadline"),
+        *(
+            Index(
+                f"ix_hazards_extension_pending_{column}",
+                column,
+                sqlite_where=sql_text(_EXTENSION_PENDING),
+                postgresql_where=sql_text(_EXTENSION_PENDING),
+            )
+            for column in ("region_code", "enterprise_id")
+        ),
+        # Statistics (rectify.statistics) read a region's hazards from this index alone, in
+        # its order: no table row is fetched and a region's groups need no sort (migration 0015).
+        Index("ix_hazards_statistics", *STATISTICS_INDEX),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -75,6 +116,9 @@ class Hazard(HazardBase, table=True):
     assignee: str | None = None
     assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     deadline: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # The first rectification deadline set (at assign), kept while extensions, a failed
+    # verification or a regrade move `deadline` (migration 0014; the ledgers and the view).
+    original_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The deadline was counted over a year without holiday data (provisional calendar); it is
     # recounted when the year's notice is loaded (rectify.calendar.service).
     deadline_provisional: bool = False
@@ -87,6 +131,16 @@ class Hazard(HazardBase, table=True):
     self_managed: bool = False  # kept by record_penalty; the close guard reads it
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # When it was found (the report, or the date an imported ledger row names), when the
+    # enterprise last said it was rectified, and when it reached a final state (statistics).
+    discovered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    rectified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # From discovery to its closing (销号): seconds, and whole tenths of a day (statistics).
+    seconds_to_close: int | None = None
+    tenths_to_close: int | None = None
+    # The hazard this one repeats (重复隐患) or duplicates (dismissed as a duplicate of it).
+    recurrence_of: int | None = Field(default=None, index=True)
 
     @property
     def workflow_state(self) -> dict[str, str]:
@@ -163,12 +217,18 @@ class HazardSummary(HazardBase):
     supervision_level: str | None
     version: int
     deadline: datetime | None
+    # The first deadline set; extensions move `deadline`. Defaults: a response stored for an
+    # Idempotency-Key before these fields existed is answered again as it was.
+    original_deadline: datetime | None = None
     deadline_provisional: bool  # counted with the provisional calendar (no holiday data yet)
     self_managed: bool  # on the self-check path (workflow v2): the enterprise verifies
     overdue: bool
     overdue_seconds: int | None
     created_at: datetime
     updated_at: datetime
+    discovered_at: datetime | None  # when it was found (an imported row's date)
+    closed_at: datetime | None  # when it reached a final state
+    recurrence_of: int | None  # the hazard it repeats or duplicates (重复隐患)
 
 
 class HazardPublic(HazardSummary):
@@ -181,6 +241,7 @@ class HazardPublic(HazardSummary):
     assignee: str | None
     plan: dict[str, Any] | None
     pending_extension: dict[str, Any] | None
+    extensions: list[ExtensionRequest] = []  # every request, its decision, decider and time
     verify_failures: int
     penalties: list[PenaltyPublic]
     pending_timers: list[TimerPublic]

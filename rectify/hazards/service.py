@@ -18,16 +18,18 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import Connection, bindparam, func, select
 
+from rectify.accountability.models import Accountability
 from rectify.audit import service as audit
 from rectify.audit.chain import GENESIS, canonical_json
 from rectify.auth.scope import SYSTEM, Caller, in_region
 from rectify.context import Context
-from rectify.database.core import read_rows
+from rectify.database.core import MAX_ID, read_rows
 from rectify.database.uow import UnitOfWork
 from rectify.documents import issue as documents
 from rectify.enterprises.models import Enterprise
 from rectify.evidence.models import Evidence
 from rectify.exceptions import Forbidden, IdempotencyKeyReused, InvalidInput, NotFound, StaleVersion
+from rectify.hazards import extensions, recurrence
 from rectify.hazards import row as rows
 from rectify.hazards.models import HazardCreate, IdempotencyRecord, Penalty
 from rectify.hazards.row import HAZARDS, OPEN_STATES, HazardRow, overdue_seconds
@@ -56,8 +58,12 @@ __all__ = [
 ]
 
 WORKFLOW = "hazard"
-RECORDS = {"penalties": Penalty.__table__, "evidence": Evidence.__table__}  # type: ignore[attr-defined]
-"""The tables a trigger's effect may add rows to (Effect.record)."""
+RECORDS = {
+    "penalties": Penalty.__table__,  # type: ignore[attr-defined]
+    "evidence": Evidence.__table__,  # type: ignore[attr-defined]
+    "accountability": Accountability.__table__,  # type: ignore[attr-defined]
+}
+"""The tables a trigger's effect may add rows to (Effect.record) or change (Effect.change)."""
 
 
 # -- reporting -----------------------------------------------------------------------------
@@ -71,8 +77,19 @@ def report(*, ctx: Context, caller: Caller, data: HazardCreate) -> dict[str, Any
     return ctx.db.run(command)
 
 
-def report_in(*, uow: UnitOfWork, ctx: Context, caller: Caller, data: HazardCreate) -> HazardRow:
-    """Register a hazard inside the caller's transaction (the API, bulk loads, imports)."""
+def report_in(
+    *,
+    uow: UnitOfWork,
+    ctx: Context,
+    caller: Caller,
+    data: HazardCreate,
+    discovered_at: datetime | None = None,
+    save: bool = True,
+) -> HazardRow:
+    """Register a hazard inside the caller's transaction (the API, bulk loads, imports);
+    `discovered_at` is when it was found, if not now (an imported ledger row's date). With
+    `save=False` the row's new head is written by the caller's next `apply` on it (an import
+    reports and assigns each row: one UPDATE instead of two)."""
     now = ctx.now()
     definition = ctx.registry.latest(WORKFLOW)
     enterprise = uow.execute(_ENTERPRISE, {"eid": data.enterprise_id}).first()
@@ -84,19 +101,33 @@ def report_in(*, uow: UnitOfWork, ctx: Context, caller: Caller, data: HazardCrea
         )
     if caller.role not in definition.triggers["report"].roles:
         raise Forbidden(f"a {caller.role} may not report hazards")
-    recorded = data.model_dump(mode="json")  # what jsonable_encoder gives, for less
+    recorded = jsonable_encoder(data)
+    if discovered_at is not None:  # a ledger's row: said in the history (additive)
+        recorded |= {"discovered_at": discovered_at.isoformat(), "imported": True}
+    original = recurrence.find_original(
+        uow=uow,
+        enterprise_id=data.enterprise_id,
+        title=data.title,
+        location=data.location,
+        now=now,
+        window_days=ctx.settings.recurrence_window_days,
+        threshold=ctx.settings.recurrence_title_similarity,
+    )
+    if original is not None:
+        recorded["recurrence_of"] = original  # a repeat hazard (重复隐患), in the history too
     hazard = HazardRow(
         rows.DEFAULTS
         | _NEW_HAZARD
         | definition.initial_state()
         | {"region_code": enterprise.region_code, "workflow_name": definition.name}
         | {"workflow_version": definition.version, "reported_by": caller.actor}
-        | {"created_at": now, "updated_at": now}
+        | {"created_at": now, "updated_at": now, "discovered_at": discovered_at or now}
     )
     REGISTRY["report"].effect(_effect(ctx, caller, hazard, now), recorded)
     hazard = rows.insert(uow, {k: v for k, v in hazard.values.items() if k != "id"})
     _record(uow, hazard, "report", None, caller, now, recorded)
-    rows.save(uow, hazard)
+    if save:
+        rows.save(uow, hazard)
     return hazard
 
 
@@ -278,10 +309,12 @@ def apply(
     trigger: str,
     payload: dict[str, Any],
     if_match: int | None = None,
+    imported: bool = False,
 ) -> None:
     """Apply one trigger to a locked hazard inside the caller's transaction: the only code
     that changes a hazard. Everything is checked before anything changes, so a refusal leaves
-    the transaction as it was."""
+    the transaction as it was. `imported`: from a ledger's row, whose deadline may have passed
+    (the event says so)."""
     now = ctx.now()
     definition = ctx.registry.get(hazard.workflow_name, hazard.workflow_version)
     spec = definition.triggers.get(trigger)
@@ -302,15 +335,23 @@ def apply(
     check_state(definition, trigger, before, facts, caller.role)
     model = REGISTRY[trigger]
     evidence = _evidence(uow, hazard.id) if model.cites_evidence else frozenset()
+    cited = _cited(uow, caller, payload.get(model.cites_hazard) if model.cites_hazard else None)
     horizon = timedelta(days=ctx.settings.deadline_horizon_days)
-    clean = validate(model, payload, Situation(hazard, caller, now, evidence, horizon))
+    situation = Situation(hazard, caller, now, evidence, horizon, cited, imported)
+    clean = validate(model, payload, situation)
     after = decide(definition, trigger, before, facts, clean, role=caller.role)
     # The document the step issues (执法文书), if any: its officers are checked here (reads).
-    issuing = documents.prepare(
-        uow=uow, ctx=ctx, caller=caller, hazard=hazard, trigger=trigger, payload=clean
+    # An imported ledger's hazard had its orders issued on paper already: none is issued again.
+    issuing = (
+        None
+        if imported
+        else documents.prepare(
+            uow=uow, ctx=ctx, caller=caller, hazard=hazard, trigger=trigger, payload=clean
+        )
     )
     # Checked: from here on the trigger applies.
     hazard.set(**{f: s for f, s in after.items() if before[f] != s})
+    _stamp_times(hazard, before["state"], now)
     effect = _effect(ctx, caller, hazard, now)
     if issuing is not None:
         effect.document_no = issuing.allocate(uow)  # the number, in this transaction
@@ -319,6 +360,8 @@ def apply(
         recorded = {**recorded, "policy_rule": effect.policy.rule_name}
     if issuing is not None:
         recorded = issuing.stamp(recorded)  # the event says which document it issued
+    if imported:
+        recorded = {**recorded, "imported": True}
     _persist(uow, hazard, effect, now)
     _record(uow, hazard, trigger, before, caller, now, recorded)
     rows.save(uow, hazard)
@@ -327,6 +370,24 @@ def apply(
     metrics.record_transition(uow, trigger, caller.role)
     fire = partial(_fire_system, uow, ctx, hazard)
     model.react(Reaction(uow=uow, ctx=ctx, hazard=hazard, now=now, fire_system=fire))
+
+
+_FINAL = ("closed", "dismissed")
+
+
+def _stamp_times(hazard: HazardRow, was: str, now: datetime) -> None:
+    """When the enterprise said it was rectified, and when the hazard ended (statistics):
+    kept from the move of the main state, whichever trigger made it."""
+    state = hazard.state
+    if state == was:
+        return
+    if state == "awaiting_verification":  # confirm_rectified, on either path
+        hazard.set(rectified_at=now)
+    if state in _FINAL:
+        hazard.set(closed_at=now)
+    if state == "closed" and hazard.discovered_at is not None:
+        seconds = max(0, int((now - hazard.discovered_at).total_seconds()))
+        hazard.set(seconds_to_close=seconds, tenths_to_close=seconds // 8640)
 
 
 def _fire_system(
@@ -351,6 +412,9 @@ def _persist(uow: UnitOfWork, hazard: HazardRow, effect: Effect, now: datetime) 
             timers.schedule(uow=uow, hazard_id=hazard.id, kind=kind, due_at=due_at, step=step)
     for table, row in effect.records:
         uow.add(RECORDS[table], row)
+    for table, row_id, values in effect.changes:
+        t = RECORDS[table]
+        uow.execute(t.update().where(t.c.id == row_id, t.c.hazard_id == hazard.id).values(values))
 
 
 def _record(
@@ -386,6 +450,24 @@ _EVIDENCE_SHAS = select(Evidence.__table__.c.sha256).where(  # type: ignore[attr
 
 def _evidence(uow: UnitOfWork, hazard_id: int) -> frozenset[str]:
     return frozenset(uow.execute(_EVIDENCE_SHAS, {"hid": hazard_id}).scalars())
+
+
+_CITED = select(HAZARDS.c.id, HAZARDS.c.enterprise_id, HAZARDS.c.region_code).where(
+    HAZARDS.c.id == bindparam("hid")
+)
+
+
+def _cited(uow: UnitOfWork, caller: Caller, hazard_id: Any) -> dict[int, int]:
+    """The hazard a payload names, if it exists in the caller's scope: {id: enterprise id}
+    (anything else is for the payload's rules to refuse)."""
+    if type(hazard_id) is not int or not 1 <= hazard_id <= MAX_ID:
+        return {}
+    found = uow.execute(_CITED, {"hid": hazard_id}).first()
+    if found is None or not caller.sees(
+        region_code=found.region_code, enterprise_id=found.enterprise_id
+    ):
+        return {}
+    return {found.id: found.enterprise_id}
 
 
 def _unknown_trigger(definition: Definition, trigger: str) -> InvalidInput:
@@ -469,6 +551,7 @@ def view(
         "workflow": {"name": definition.name, "version": definition.version},
         "plan": hazard.plan,
         "pending_extension": hazard.pending_extension,
+        "extensions": extensions.for_hazard(connection, hazard.id),
         # penalty_count moves with every penalty row (record_penalty): no rows, no query.
         "penalties": read(_PENALTIES) if hazard.penalty_count else [],
         "pending_timers": timers.pending(connection=connection, hazard_id=hazard.id),

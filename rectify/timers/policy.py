@@ -127,10 +127,15 @@ class LadderStep(_Model):
     mode: Literal["auto", "notify"]
     level: Literal["county", "city", "province"] | None = None
     requires: Literal["overdue", "listed_and_overdue"] = "overdue"
+    # Open a 追责问责 entry when the step is reached while the hazard is listed and overdue,
+    # against the enterprise or the office (issue 12); notify steps only.
+    accountability: Literal["enterprise", "office"] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> LadderStep:
         _non_negative(self.after)
+        if self.accountability and self.mode == "auto":
+            raise ValueError("accountability is opened by a notify step, not an automatic one")
         if self.action == "list_for_supervision" and self.level is None:
             raise ValueError("a list_for_supervision step needs a level (county, city, province)")
         if self.action in ("recommend_suspension", "recommend_penalty") and self.mode == "auto":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -131,13 +131,19 @@ def _check_transition(trigger: str, t: Transition, regions: dict[str, Region]) -
 
 def load_definition(path: Path) -> Definition:
     """Read one workflow file; its content hash is what version pinning compares."""
-    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(raw)
-        definition = Definition.model_validate(data)
-        machine.build(definition)  # transitions must be able to run it too
+        return _parse(path.read_bytes())
     except (yaml.YAMLError, ValidationError, ValueError) as exc:
         raise ConfigurationError(f"workflow file {path}: {exc}") from exc
+
+
+@lru_cache(maxsize=16)
+def _parse(raw: bytes) -> Definition:
+    """The definition the bytes hold, checked by building its machine. Cached by content (a
+    quarter of a second each: contexts built again, as tests do, share it); a definition is
+    never changed after loading, and an edited file is other bytes."""
+    definition = Definition.model_validate(yaml.safe_load(raw))
+    machine.build(definition)  # transitions must be able to run it too
     return definition.model_copy(update={"content_hash": hashlib.sha256(raw).hexdigest()})
 
 

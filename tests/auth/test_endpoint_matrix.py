@@ -24,6 +24,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
+from rectify.accountability.service import ACCOUNTABILITY
 from rectify.auth import service as auth
 from rectify.auth.models import ROLES
 from rectify.documents.service import render_pending
@@ -91,6 +92,10 @@ def _serve(m: Matrix, who: str, obj: str) -> dict[str, Any]:
     return {"json": {"served_at": served_at, "method": "post", "recipient": "收发室"}}
 
 
+def _resolve(m: Matrix, who: str, obj: str) -> dict[str, Any]:
+    return {"json": {"outcome": "criticism", "note": f"处理{m.serial()}"}}
+
+
 def _webhook(m: Matrix, who: str, obj: str) -> dict[str, Any]:
     return {"json": {"url": f"https://example.org/hook/{m.serial()}", "event_types": ["*"]}}
 
@@ -138,11 +143,31 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/documents/{document_id}/serve"): Row(
         _roles("dispatcher", "inspector"), on="document", body=_serve
     ),
+    # 台账 and 追责问责 (issue 12): read in scope by any principal; an entry is resolved by a
+    # dispatcher (the role first: a 403 for every other role says nothing of the entry)
+    ("GET", "/api/v1/ledgers"): Row(ANY, ok=200),
+    ("GET", "/api/v1/ledgers/{kind}"): Row(ANY, ok=200),
+    ("GET", "/api/v1/accountability"): Row(ANY, ok=200),
+    ("POST", "/api/v1/accountability/{accountability_id}/resolve"): Row(
+        _roles("dispatcher"), on="accountability", role_first=True, body=_resolve
+    ),
     # audit
     ("GET", "/api/v1/audit/verify"): Row(AUDITORS, ok=200),
     ("POST", "/api/v1/audit/checkpoints"): Row(AUDITORS, ok=201),
     ("GET", "/api/v1/audit/checkpoints"): Row(AUDITORS, ok=200),
     ("GET", "/api/v1/audit/export"): Row(AUDITORS, ok=200),
+    # importing a ledger: dispatchers, into their scope (a sheet naming nothing is a 422)
+    ("GET", "/api/v1/hazards/import/template"): Row(_roles("dispatcher"), ok=200),
+    ("POST", "/api/v1/hazards/import"): Row(
+        _roles("dispatcher"),
+        body=lambda m, who, obj: {"files": {"file": ("a.xlsx", io.BytesIO(b"x"))}},
+    ),
+    # statistics: the offices, in their scope (an enterprise has its hazards' list)
+    ("GET", "/api/v1/statistics"): Row(
+        _roles("dispatcher", "inspector", "auditor", "admin"),
+        ok=200,
+        body=lambda m, who, obj: {"params": {"group_by": "region"}},
+    ),
     # workflows: any principal
     ("GET", "/api/v1/workflows"): Row(ANY, ok=200),
     ("GET", "/api/v1/workflows/{name}/{version}/diagram"): Row(ANY, ok=200),
@@ -218,6 +243,17 @@ def build_matrix(scene: Scene) -> Matrix:
     for obj in OBJECTS:
         r = world.client.get(f"/api/v1/hazards/{hazards[obj]}/documents", headers=world.h("admin"))
         documents[obj] = r.json()[-1]["id"]
+    # A 追责问责 entry on each hazard, written straight to its table: who may resolve it is what
+    # is tested here (tests/ledgers opens entries through the timer engine).
+    entries = {}
+    with world.ctx.db.engine.begin() as conn:
+        for obj in OBJECTS:
+            row = {"hazard_id": hazards[obj], "enterprise_id": firms[obj], "hazard_seq": 1}
+            row |= {"region_code": {"home": "420102", "other": "420202"}[obj]}
+            row |= {"rule": "verification_overdue", "body": "验收方", "reason": "验收逾期"}
+            row |= {"opened_at": world.clock.now, "state": "open"}
+            result = conn.execute(ACCOUNTABILITY.insert().values(row))
+            entries[obj] = result.inserted_primary_key[0]
     definition = world.ctx.registry.all()[0]
     with world.ctx.db.write() as session:
         throwaway, _ = auth.create_token(session=session, role="auditor", name="throwaway")
@@ -228,6 +264,8 @@ def build_matrix(scene: Scene) -> Matrix:
             "sha256": world.upload(hazards[obj], who=uploader, seed=500 + n),
             "webhook_id": hooks[obj],
             "document_id": documents[obj],
+            "accountability_id": entries[obj],
+            "kind": "hazards",
             "principal_id": throwaway.id,
             "name": definition.name,
             "version": definition.version,

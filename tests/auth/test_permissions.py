@@ -10,7 +10,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from rectify.api.permissions import HazardRoles, Roles
+from rectify.api.permissions import DocumentRoles, HazardRoles, Roles
 from tests.auth.test_endpoint_matrix import ANY, ROWS
 
 # The service decides these from the workflow file (the trigger's roles), after the scope.
@@ -21,9 +21,14 @@ FROM_THE_WORKFLOW = {
 }
 
 
-def declared(dependant: Dependant) -> list[Roles | HazardRoles]:
+# Scope before role: a route on a hazard or a document finds it in scope first (404), then checks.
+SCOPED = {"hazard": HazardRoles, "document": DocumentRoles}
+PERMISSIONS = Roles | HazardRoles | DocumentRoles
+
+
+def declared(dependant: Dependant) -> list[PERMISSIONS]:
     """The permission dependencies anywhere in a route's dependency tree."""
-    found = [dependant.call] if isinstance(dependant.call, Roles | HazardRoles) else []
+    found = [dependant.call] if isinstance(dependant.call, PERMISSIONS) else []
     for sub in dependant.dependencies:
         found += declared(sub)
     return found
@@ -46,4 +51,4 @@ def test_each_restricted_route_declares_its_roles(client: TestClient) -> None:
             continue
         assert len(checks) == 1, (key, checks)
         assert frozenset(checks[0].roles) == row.roles, key
-        assert isinstance(checks[0], HazardRoles) == (row.on == "hazard"), key  # scope first
+        assert type(checks[0]) is SCOPED.get(row.on, Roles), key  # scope first

@@ -30,7 +30,8 @@ def test_the_auditors_replay_between_two_events_shows_the_earlier_state(
     hid = district.report(title="储罐区可燃气体报警器失效")
     next_second()
     district.fire(hid, "assign", assignee="陈工")
-    reported, assigned = (datetime.fromisoformat(e["at"]) for e in district.history(hid))
+    # Assigning issues a 责令限期整改指令书, whose `document_issued` event follows once rendered.
+    reported, assigned = (datetime.fromisoformat(e["at"]) for e in district.history(hid)[:2])
     between = reported.replace(microsecond=0) + timedelta(seconds=1)
     assert reported < between <= assigned.replace(microsecond=0) < assigned
 
@@ -44,7 +45,7 @@ def test_the_auditors_replay_between_two_events_shows_the_earlier_state(
     button = desktop.find_element(By.XPATH, "//button[normalize-space()='回放']")
     button.send_keys(Keys.ENTER)
     WebDriverWait(desktop, WAIT).until(lambda d: "at=" in d.current_url)
-    wait_for_text(desktop, "已重放 1 个事件（该隐患共 2 个）")
+    wait_for_text(desktop, "已重放 1 个事件（该隐患共")
     assert desktop.find_element(By.CSS_SELECTOR, "dd.state-state").text == "已登记"
     page = text(desktop)
     assert "与记录一致" in page and "第 2 号 · 交办" in page

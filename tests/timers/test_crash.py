@@ -104,6 +104,11 @@ class Kill:
 # --------------------------------------------------------------------------------------------
 
 
+# The service's own system events (a step's document rendered, a deadline recomputed after a
+# calendar change) are `system:scheduler` too, but no timer fires them.
+NOT_FROM_TIMERS = frozenset({"document_issued", "deadline_recomputed"})
+
+
 def integrity(url: str) -> list[str]:
     """PRAGMA integrity_check and foreign_key_check of a SQLite file (no writer running)."""
     path = make_url(url).database
@@ -164,6 +169,8 @@ def timer_problems(ctx: Context, *, final: bool) -> tuple[list[str], dict[str, i
     per_timer: dict[int, list[int]] = {}
     per_hazard: dict[int, Counter[str]] = {}
     for seq, hazard_id, trigger, payload in events:
+        if trigger in NOT_FROM_TIMERS:
+            continue
         per_hazard.setdefault(hazard_id, Counter())[trigger] += 1
         timer_id = json.loads(payload).get("timer_id")
         if timer_id is None:

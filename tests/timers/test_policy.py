@@ -81,7 +81,9 @@ def test_shipped_ladder_general(policy: Policy) -> None:
     assert policy.grades["general"].ladder == [
         LadderStep(after=timedelta(0), action="notify", mode="notify"),
         LadderStep(after=3 * D, action="list_for_supervision", mode="auto", level="county"),
-        LadderStep(after=10 * D, action="recommend_penalty", mode="notify"),
+        LadderStep(
+            after=10 * D, action="recommend_penalty", mode="notify", accountability="enterprise"
+        ),
     ]
 
 
@@ -95,7 +97,11 @@ def test_shipped_ladder_major(policy: Policy) -> None:
             requires="listed_and_overdue",
         ),
         LadderStep(
-            after=7 * D, action="recommend_penalty", mode="notify", requires="listed_and_overdue"
+            after=7 * D,
+            action="recommend_penalty",
+            mode="notify",
+            requires="listed_and_overdue",
+            accountability="enterprise",
         ),
     ]
 

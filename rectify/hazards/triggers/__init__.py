@@ -2,6 +2,7 @@
 holds). Importing this package registers them all in REGISTRY."""
 
 from rectify.hazards.triggers import (  # noqa: F401  (each module registers its definitions)
+    accountability,
     calendar,
     documents,
     escalation,

@@ -111,6 +111,12 @@ class Situation:
     now: datetime
     evidence: frozenset[str] = frozenset()  # sha256 uploaded to this hazard (cites_evidence)
     horizon: timedelta = timedelta(days=1827)  # settings.deadline_horizon_days
+    # Hazards a payload names (Trigger.cites_hazard), found in the caller's scope: id → its
+    # enterprise id (a duplicate's original).
+    cited: dict[int, int] = field(default_factory=dict)
+    # Applied by the import of a ledger (rectify.hazards.importing): a deadline the ledger
+    # names stands even when it has passed (the hazard is overdue at once).
+    imported: bool = False
 
 
 def err(field: str, message: str) -> FieldError:
@@ -129,7 +135,7 @@ def deadline_rules(field: str, value: datetime | None, s: Situation) -> list[Fie
     law's: docs/DECISIONS.md)."""
     if value is None:
         return []
-    if value <= s.now:
+    if value <= s.now and not s.imported:  # an imported ledger's deadline may have passed
         return [err(field, f"must be in the future (now is {s.now.isoformat()})")]
     limit = s.now + s.horizon
     if value > limit:
@@ -178,7 +184,8 @@ class Effect:
     """The changes one trigger makes: hazard columns (on `hazard`), timers and records.
 
     `timers` holds ("cancel", kinds or None for all) and ("schedule", kind, due_at, step) in
-    order; `records` holds (table name, row) pairs such as ("penalties", {...})."""
+    order; `records` holds (table name, row) pairs such as ("penalties", {...}) to insert;
+    `changes` (table name, row id, values) to update (an accountability entry resolved)."""
 
     hazard: HazardRow
     actor: str
@@ -188,13 +195,18 @@ class Effect:
     definition: Definition | None = None  # the workflow version the hazard is pinned to
     timers: list[tuple[Any, ...]] = field(default_factory=list)
     records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    changes: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
     document_no: str | None = None  # the number of the document this step issues (文号)
 
-    def set_deadline(self, deadline: datetime | Counted) -> None:
+    def set_deadline(self, deadline: datetime | Counted, *, recount: bool = False) -> None:
         """Move the rectification deadline and the timers that hang off it (a Counted deadline
-        may be provisional: counted over a year without holiday data)."""
+        may be provisional: counted over a year without holiday data). The first deadline set
+        stays as `original_deadline`; a `recount` of it (the holiday calendar) moves it too."""
         h = self.hazard
         counted = deadline if isinstance(deadline, Counted) else Counted(deadline)
+        original = h.values.get("original_deadline")
+        if original is None or (recount and original == h.deadline):
+            h.set(original_deadline=counted.at)
         if h.deadline is not None:  # without a deadline there are no timers hanging off it
             self.stop("rectification", "reminder", "escalation")
         h.set(deadline=counted.at, deadline_provisional=counted.provisional)
@@ -234,6 +246,15 @@ class Effect:
     def record(self, table: str, row: dict[str, Any]) -> None:
         self.records.append((table, row))
 
+    def change(self, table: str, row_id: int, values: dict[str, Any]) -> None:
+        """Update a row an earlier event of this hazard recorded."""
+        self.changes.append((table, row_id, values))
+
+    @property
+    def seq(self) -> int:
+        """The hazard_seq of the event this effect belongs to (the next one)."""
+        return (self.hazard.version or 0) + 1
+
     def lapse_extension(self, p: Payload) -> Payload:
         """Drop an undecided extension request once rectification is over, saying so."""
         request = self.hazard.pending_extension
@@ -263,6 +284,7 @@ class Trigger(BaseModel):
 
     name: ClassVar[str]
     cites_evidence: ClassVar[bool] = False  # the rules need the hazard's uploaded sha256s
+    cites_hazard: ClassVar[str | None] = None  # a payload field naming another hazard
 
     @classmethod
     def required(cls, raw: Payload, s: Situation) -> list[FieldError]:

@@ -29,6 +29,7 @@ class DeadlineRecomputed(SystemEvent):
                 provisional=bool(p.get("deadline_provisional")),
                 counted_from=parse_instant(p.get("counted_from")),
                 rule=p.get("rule"),
-            )
+            ),
+            recount=True,
         )
         return p

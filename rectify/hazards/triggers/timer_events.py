@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from rectify.hazards.row import HazardRow, overdue_seconds
+from rectify.hazards.triggers import accountability
 from rectify.hazards.triggers.base import Due, Effect, Payload, SystemEvent, define, parse_instant
 from rectify.timers.policy import Policy
 
@@ -66,9 +67,12 @@ class VerificationOverdue(SystemEvent):
 
     @classmethod
     def on_timer(cls, hazard: HazardRow, due: Due, policy: Policy, now: datetime) -> Any:
-        return cls.name, {
-            "accountability": {"against": "verifying side (inspector)", "entry": "追责问责"}
-        }
+        return cls.name, {"accountability": accountability.verification_overdue(hazard)}
+
+    @staticmethod
+    def effect(e: Effect, p: Payload) -> Payload:
+        accountability.opened(e, p, e.seq)  # the 追责问责 entry, a record (issue 12)
+        return p
 
 
 @define
@@ -98,7 +102,17 @@ class EscalationNotice(SystemEvent):
             return "list_for_supervision", {"level": step.level or "county", **extra}
         if step.level:
             extra["level"] = step.level
+        if step.accountability and hazard.supervision == "listed":
+            # config/policy.toml names who is held to account at this step (issue 12)
+            extra["accountability"] = accountability.listed_overdue(
+                hazard, due.step, step.action, step.accountability
+            )
         return cls.name, extra
+
+    @staticmethod
+    def effect(e: Effect, p: Payload) -> Payload:
+        accountability.opened(e, p, e.seq)
+        return p
 
 
 @define

@@ -27,7 +27,7 @@ from rectify.hazards.triggers.base import (
 )
 from rectify.hazards.triggers.documents import Officers
 from rectify.hazards.triggers.penalties import flag_for_closure
-from rectify.inputs import Instant, LongText, Money, Percent, Text
+from rectify.inputs import Id, Instant, LongText, Money, Percent, Text
 from rectify.timers.service import RECTIFICATION_TIMERS
 
 
@@ -41,6 +41,8 @@ class Report(Trigger):
     def effect(e: Effect, p: Payload) -> Payload:
         # Replay rebuilds the reported facts from here; the live path already has them.
         facts = {k: p[k] for k in HazardCreate.model_fields if k in p}
+        if p.get("recurrence_of") is not None:  # a repeat hazard (rectify.hazards.recurrence)
+            facts["recurrence_of"] = p["recurrence_of"]
         e.hazard.set(**{k: v for k, v in facts.items() if e.hazard.values.get(k) != v})
         return p
 
@@ -83,11 +85,26 @@ class Dismiss(Trigger):
     """撤销: a false report, a duplicate, not a hazard."""
 
     name: ClassVar[str] = "dismiss"
+    cites_hazard: ClassVar[str] = "duplicate_of"
     reason: LongText
+    # A duplicate names the original (same enterprise), and is linked to it (recurrence_of).
+    duplicate_of: Id | None = None
+
+    def rules(self, s: Situation) -> list[FieldError]:
+        original = self.duplicate_of
+        if original is None:
+            return []
+        if original == s.hazard.id:
+            return [err("duplicate_of", "names this hazard itself; name the original")]
+        if s.cited.get(original) != s.hazard.enterprise_id:
+            return [err("duplicate_of", "must name another hazard of the same enterprise")]
+        return []
 
     @staticmethod
     def effect(e: Effect, p: Payload) -> Payload:
         e.hazard.set(resolution="dismissed")
+        if p.get("duplicate_of") is not None:
+            e.hazard.set(recurrence_of=p["duplicate_of"])
         e.stop()
         return e.lapse_extension(p)
 
