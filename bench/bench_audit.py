@@ -49,6 +49,11 @@ T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 CHAIN = 10  # events per ordinary hazard: report, assign, accept, then progress reports
 BATCH = 10_000
 SAMPLE = 100_000  # canonical byte strings kept for the hashlib baseline
+PLAN = {
+    "measures": "清理",
+    "responsible_person": "李强",
+    "deadline": (T0 + timedelta(days=10)).isoformat(),
+}
 
 
 def _history(hazard_id: int, length: int) -> Iterator[tuple[str, str, dict, dict, dict]]:
@@ -65,7 +70,7 @@ def _history(hazard_id: int, length: int) -> Iterator[tuple[str, str, dict, dict
         "violation": False,
     }
     deadline = (T0 + timedelta(days=10)).isoformat()
-    plan = {"measures": "清理", "responsible_person": "李强", "deadline": deadline}
+    plan = PLAN
     steps = [
         ("report", "inspector", report, None, "reported"),
         (
@@ -160,6 +165,7 @@ def _hazard_row(hid: int, firm: int, n: int, head: str, state: dict, at: datetim
         reported_by="inspector:bench",
         deadline=T0 + timedelta(days=10),
         assignee="王工",
+        plan=PLAN if n >= 3 else None,  # what `accept` (the third event) leaves on the row
         created_at=at,
         updated_at=at + timedelta(milliseconds=n),
     ).model_dump()

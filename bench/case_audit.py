@@ -5,24 +5,28 @@ event, rebuilds its canonical bytes, recomputes the SHA-256 link, checks each ch
 against its hazard), and `rectify.audit.replay.replay` of one hazard with a 10,000-event
 history through its pinned workflow definition.
 
-peer: plain `hashlib.sha256(prev || canonical)` over the same canonical bytes, N times, in one
-loop with nothing read from disk: the floor of any chain check, so the ratio is the share of
-verify's time that is hashing.
+ceiling: a raw stdlib sqlite3 read of the same rows (the columns verify reads, as bytes, in
+chain order, from the same file) plus one `hashlib.sha256(prev || canonical)` per row over
+canonical bytes built beforehand: reading is part of the job, building the canonical bytes and
+checking the links is what verify adds. (Plain hashing with nothing read, the earlier peer, is
+kept in `extra.plain_sha256_per_s`.)
 
 The events are built by bench/bench_audit.py (batched inserts of real, chained workflow
 events); this case imports its `build` and `_plain` and only adds rounds, medians and goals.
 If that script's interface changes, the case falls back to running its `main()` and reading
 the JSON it prints.
 
-Goals: verify's rate at least 0.3x the plain hashing rate; replay of 10,000 events in 0.5 s.
+Goals: verify's rate at least 0.7x the ceiling's; replay of 10,000 events in 0.5 s.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
 import io
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,6 +52,29 @@ from rectify.audit.verify import verify
 from rectify.auth.scope import Caller
 
 NAME = "audit"
+READ = """
+SELECT hazard_id, hazard_seq, CAST(trigger AS BLOB), CAST(from_state AS BLOB),
+       CAST(to_state AS BLOB), CAST(actor AS BLOB), actor_id, CAST(role AS BLOB),
+       CAST(at AS BLOB), CAST(payload AS BLOB), CAST(workflow_name AS BLOB), workflow_version,
+       CAST(prev_hash AS BLOB), CAST(hash AS BLOB)
+FROM events ORDER BY hazard_id, hazard_seq
+"""
+
+
+def read_and_hash(path: Path, sample: list[bytes]) -> int:
+    """The ceiling: every event row read with sqlite3, one SHA-256 per row over its prev_hash
+    and prebuilt canonical bytes."""
+    conn = sqlite3.connect(path)
+    try:
+        sha, size, n = hashlib.sha256, len(sample), 0
+        for row in conn.execute(READ):
+            sha(row[12] + sample[n % size]).hexdigest()
+            n += 1
+        return n
+    finally:
+        conn.close()
+
+
 FULL = 1_000_000
 LONG = 10_000
 
@@ -59,7 +86,8 @@ def _rounds(opts: Options, tmp: Path, events: int, long: int) -> dict[str, Any]:
         with ctx.db.session() as s:
             n = s.execute(select(func.count()).select_from(Event)).scalar_one()
         print(f"  built {n:,} chained events in {build_s:.1f} s", flush=True)
-        verify_rate, plain_rate, replay_s = [], [], []
+        verify_rate, plain_rate, ceiling_rate, replay_s = [], [], [], []
+        path = Path(ctx.db.url.database)
         for r in range(opts.rounds):
             order = in_turn(r, "rectify", "peer")
             for which in order:
@@ -79,9 +107,16 @@ def _rounds(opts: Options, tmp: Path, events: int, long: int) -> dict[str, Any]:
                         flush=True,
                     )
                 else:
+                    t, read = timed(lambda: read_and_hash(path, sample))
+                    assert read == n, (read, n)
+                    ceiling_rate.append(n / t)
                     t, _ = timed(lambda: bench_audit._plain(sample, n))
                     plain_rate.append(n / t)
-                    print(f"  round {r + 1}: sha256 {n / t:,.0f} events/s", flush=True)
+                    print(
+                        f"  round {r + 1}: read+sha256 {ceiling_rate[-1]:,.0f} events/s, "
+                        f"sha256 alone {n / t:,.0f} events/s",
+                        flush=True,
+                    )
     finally:
         ctx.db.dispose()
     return {
@@ -89,6 +124,7 @@ def _rounds(opts: Options, tmp: Path, events: int, long: int) -> dict[str, Any]:
         "build_s": build_s,
         "verify": verify_rate,
         "plain": plain_rate,
+        "ceiling": ceiling_rate,
         "replay_s": replay_s,
     }
 
@@ -133,16 +169,18 @@ def run(opts: Options) -> dict:
             notes.append("bench_audit's build/_plain changed; used its main() (medians only)")
             figures = _via_main(opts, events, LONG)
     ours = Side("rectify verify", "events/s", figures["verify"])
-    peer = Side("hashlib.sha256 over the same canonical bytes", "events/s", figures["plain"])
+    peer = Side(
+        "raw sqlite3 read of the same rows + sha256", "events/s", figures.get("ceiling", [])
+    )
     replay_s = median(figures["replay_s"])
     return result(
         name=NAME,
-        compares="chain verification rate vs plain SHA-256 of the same bytes; replay time",
+        compares="chain verification rate vs a raw read of the same rows plus SHA-256; replay time",
         opts=opts,
         rectify=ours,
         peer=peer,
         goals=[
-            goal("verify / plain sha256 rate", ours.median / peer.median, ">=", 0.3, "x"),
+            goal("verify / read + sha256 rate", ours.median / peer.median, ">=", 0.7, "x"),
             goal(f"replay of a {LONG:,}-event hazard", replay_s, "<=", 0.5, " s"),
         ],
         size={"events": figures["events"], "replayed_events": LONG},
@@ -151,5 +189,7 @@ def run(opts: Options) -> dict:
             "build_s": round(figures["build_s"], 1) if figures["build_s"] else None,
             "replay_s_samples": [round(x, 3) for x in figures["replay_s"]],
             "replay_events_per_s": round(LONG / replay_s),
+            "plain_sha256_per_s": round(median(figures["plain"])),
+            "verify_vs_plain_sha256": round(ours.median / median(figures["plain"]), 3),
         },
     )

@@ -14,7 +14,7 @@ executemany `UPDATE hazards SET version, head_hash, updated_at`, one COMMIT. No 
 workflow, no guards: what batching alone can reach on this disk, so the ratio says how much of
 it the engine's per-timer service path costs.
 
-Goal: at least 5,000 timers/s (absolute); the ratio to the ceiling is reported.
+Goal: rectify's rate at least 0.5x the ceiling's (issue 11).
 """
 
 from __future__ import annotations
@@ -210,9 +210,9 @@ def run(opts: Options) -> dict:
         rectify=ours,
         peer=ceiling,
         goals=[
-            goal("rectify catch-up rate", ours.median, ">=", 5000, " timers/s"),
+            goal("rectify / raw batched writes rate", ours.median / ceiling.median, ">=", 0.5, "x"),
         ],
         size={"timers": count, "batch": limit, "seed_s": round(seed_s, 1)},
         notes=notes,
-        extra={"ratio_to_ceiling": round(ours.median / ceiling.median, 3)},
+        extra={"ms_per_timer": round(1000 / ours.median, 3)},
     )

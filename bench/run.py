@@ -27,12 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, Options, machine  # noqa: E402
 
 CASES = (
+    "transition",
+    "api",
+    "api_pg",
+    "engine",
     "deadlines",
     "catchup",
-    "api",
     "audit",
     "scale",
-    "engine",
     "console",
     "documents",
     "ledgers",
@@ -134,6 +136,11 @@ def markdown(report: dict[str, Any]) -> str:
         ours, peer = c["rectify"], c.get("peer")
         left = f"{_fmt(ours['median'])} {ours['unit']}"
         right = f"{_fmt(peer['median'])} {peer['unit']} ({peer['label']})" if peer else "–"
+        if not c["goals"]:  # figures only (e.g. api_pg)
+            lines.append(
+                f"| {name} | {c['mode']} | {left} | {right} | {_fmt(c['ratio'])} "
+                "| (figures only) | | |"
+            )
         for i, g in enumerate(c["goals"]):
             first = i == 0
             met = "yes" if g["met"] else f"**no**: {g.get('miss', '')}"

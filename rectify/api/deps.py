@@ -17,7 +17,8 @@ from rectify.database.core import MAX_ID
 from rectify.exceptions import InvalidInput, Unauthenticated
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
+    """The process context (async: no I/O, so FastAPI needs no worker thread for it)."""
     return request.app.state.context
 
 

@@ -107,8 +107,8 @@ class AuthGate:
 
     def _token_caller(self, token: str | None) -> Caller:
         now = self.ctx.now()
-        with self.ctx.db.session() as session:
-            resolved = auth.resolve_token(session=session, token=token, now=now)
+        with self.ctx.db.engine.connect() as connection:  # one read, no ORM session
+            resolved = auth.resolve_token(session=connection, token=token, now=now)
         self._touch(resolved, now)
         return resolved.caller
 

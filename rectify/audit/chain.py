@@ -72,13 +72,20 @@ def _number(value: Any) -> str:
     return str(value) if type(value) is int else canonical_json(value)
 
 
+def _keyed(state: Any) -> Any:
+    return canonical_json(state) if isinstance(state, dict) else state
+
+
 def _text(value: Any) -> Any:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 def _state(value: Any) -> Any:
-    """A from/to state as a value: parsed from stored JSON text, or as given."""
+    """A from/to state as a value: parsed from stored JSON text, a dict from its key's items
+    (`Encoder.pieces`), or as given."""
     value = _text(value)
+    if isinstance(value, tuple):
+        return dict(value)
     return json.loads(value) if isinstance(value, str) else value
 
 
@@ -104,17 +111,23 @@ class Encoder:
         workflow_version: Any,
     ) -> tuple[bytes, bytes, bytes] | None:
         """(head, mid, tail) of the canonical event, UTF-8."""
+        # A state given as a dict is keyed by its items (cheaper than dumping it; the same
+        # state in another key order is only a second entry with the same pieces).
         key = (
             trigger,
-            from_state if not isinstance(from_state, dict) else canonical_json(from_state),
-            to_state if not isinstance(to_state, dict) else canonical_json(to_state),
+            tuple(from_state.items()) if isinstance(from_state, dict) else from_state,
+            tuple(to_state.items()) if isinstance(to_state, dict) else to_state,
             actor,
             actor_id,
             role,
             workflow_name,
             workflow_version,
         )
-        found = self.known.get(key, self)
+        try:
+            found = self.known.get(key, self)
+        except TypeError:  # a state holding unhashable values (a damaged row): by its JSON
+            key = (key[0], _keyed(from_state), _keyed(to_state), *key[3:])
+            found = self.known.get(key, self)
         if found is self:
             if len(self.known) >= self.LIMIT:
                 self.known.clear()

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from rectify.auth.models import ROLE_LABELS, ROLES, LoginSession, Principal, PrincipalPublic
@@ -195,13 +195,13 @@ def caller_of(row: Any) -> Caller:
     )
 
 
-def resolve_token(*, session: Session, token: str | None, now: datetime) -> Resolved:
+def resolve_token(*, session: Session | Connection, token: str | None, now: datetime) -> Resolved:
     """The caller a bearer token belongs to, or Unauthenticated (unknown, revoked, expired)."""
     if not token:
         raise Unauthenticated("send Authorization: Bearer <token> (see `rectify token create`)")
-    row = session.exec(
-        principal_query().where(Principal.token_hash == hash_token(token))  # type: ignore[arg-type]
-    ).first()
+    # Core on the connection, the statement built once: this runs on every API request.
+    connection = session.connection() if isinstance(session, Session) else session
+    row = connection.execute(_BY_TOKEN, {"token_hash": hash_token(token)}).first()
     if row is None or row.kind != "token":
         raise Unauthenticated(
             "unknown token; ask an administrator for one (`rectify token create`)"
@@ -213,6 +213,9 @@ def resolve_token(*, session: Session, token: str | None, now: datetime) -> Reso
             f"this token expired at {row.expires_at.isoformat()}; ask an administrator for another"
         )
     return Resolved(caller_of(row), row.last_used_at)
+
+
+_BY_TOKEN = principal_query().where(Principal.token_hash == bindparam("token_hash"))  # type: ignore[arg-type]
 
 
 def authenticate(*, session: Session, token: str | None, now: datetime | None = None) -> Caller:

@@ -9,6 +9,7 @@ which applies concurrent commands in arrival order and commits them together
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -54,6 +55,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+_JSON_TEXT: dict[tuple[Any, ...], str] = {}
+
+
+def _json_text(value: Any) -> str:
+    """JSON columns' text, as json.dumps writes it. A small dict of strings (a workflow state:
+    every event stores two) is remembered by its items, which are few: dumping them was a third
+    of what an event cost in a timer sweep. (Strings only: 1 and True are equal keys.)"""
+    if type(value) is dict and len(value) <= 8:
+        key = tuple(value.items())
+        if all(type(k) is str and type(v) is str for k, v in key):
+            text = _JSON_TEXT.get(key)
+            if text is None:
+                if len(_JSON_TEXT) >= 4096:
+                    _JSON_TEXT.clear()
+                text = _JSON_TEXT[key] = json.dumps(value)
+            return text
+    return json.dumps(value)
+
+
 MAX_ID = 2**63 - 1
 """The largest id a BIGINT holds: a larger one names no row and must not reach the driver."""
 
@@ -65,11 +85,15 @@ class Database:
         self.url = make_url(url)
         self.dialect = Dialect(self.url.get_backend_name())
         self.is_sqlite = self.dialect.is_sqlite
-        kwargs: dict[str, Any] = {"echo": echo}
+        kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _json_text}
         if self.is_sqlite:
             if self.url.database and self.url.database != ":memory:":
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            # Enough connections kept open for the request threads (anyio's 40) and the writer:
+            # with the default 5 an API under load opened and closed a connection (and ran its
+            # pragmas) on most requests. A SQLite connection is a file handle and a page cache.
+            kwargs.update(pool_size=20, max_overflow=30)
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: Engine = create_engine(url, **kwargs)
@@ -81,7 +105,7 @@ class Database:
         self._lock: AbstractContextManager[Any] = (
             threading.RLock() if self.is_sqlite else nullcontext()
         )
-        self.writer = Writer(self.unit)
+        self.writer = Writer(self.unit, None if self.is_sqlite else self.dialect.lock_declared)
 
     def session(self) -> Session:
         """A session for reading."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, func, text
+from sqlalchemy import Connection, Engine, event, func, select, text
 
 __all__ = ["Dialect"]
 
@@ -52,6 +52,21 @@ class Dialect:
     def claim(self, statement: Any, *, of: list[Any]) -> Any:
         """Lock the selected rows, skipping rows another process holds (work sharing)."""
         return statement if self.is_sqlite else statement.with_for_update(of=of, skip_locked=True)
+
+    def lock_declared(self, uow: Any, commands: list[Any]) -> None:
+        """Lock, in one order for every process (table name, then id), the rows the commands of
+        a batch declare (`command.locks`: (table, id) pairs) before any of them runs. Two
+        processes' batches then queue on each other instead of locking in arrival order and
+        deadlocking (PostgreSQL; SQLite's write lock already serialises batches)."""
+        wanted: dict[Any, set[int]] = {}
+        for command in commands:
+            for table, row_id in getattr(command, "locks", ()):
+                wanted.setdefault(table, set()).add(row_id)
+        for table in sorted(wanted, key=lambda t: t.name):
+            ids = sorted(wanted[table])
+            uow.execute(
+                select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
+            )
 
     def advisory_lock(self, connection: Connection, key: str) -> None:
         """Serialise transactions on a name no row stands for; held until commit."""

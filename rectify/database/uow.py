@@ -2,9 +2,11 @@
 
 Everything a trigger changes (the hazard row, its events, timers, penalties, outbox entries,
 idempotency records) goes through the UnitOfWork its transaction was given: statements run in
-order on its one connection, and append-only rows are queued with `add` and sent as one
-executemany per table right before the next statement (`execute`, `rows`) and at commit. Nothing
-else flushes them and nothing needs to remember to: every statement passes through here.
+order on its one connection, and append-only rows (`add`) and row updates (`defer`) are queued
+and sent as one executemany per table (per update statement and set of columns) right before
+the next statement (`execute`, `rows`) and at commit. Nothing else flushes them and nothing
+needs to remember to: every statement passes through here. A timer sweep of 500 timers thus
+sends its 500 events and 500 hazard updates as two statements.
 """
 
 from __future__ import annotations
@@ -35,12 +37,23 @@ def read_rows(connection: Connection, statement: Any, **params: Any) -> list[Row
     ]
 
 
+_INSERTS: dict[Table, Any] = {}
+
+
+def _insert(table: Table) -> Any:
+    """The table's INSERT construct, built once (its compiled form is cached by SQLAlchemy)."""
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = table.insert()
+    return statement
+
+
 @dataclass(frozen=True)
 class Mark:
     """A point in a transaction: statements sent, rows queued per table, commit actions."""
 
     writes: int
-    queued: dict[Table, int]
+    queued: dict[Any, int]
     actions: int
 
 
@@ -70,7 +83,8 @@ class UnitOfWork:
         self.connection = connection
         self.dialect = dialect
         self.info: dict[str, Any] = {}  # per-transaction caches (e.g. active webhooks)
-        self._queued: dict[Table, list[Row]] = {}
+        # Per key, rows sent together: a Table (INSERT) or (statement, its parameters' keys).
+        self._queued: dict[Any, list[Row]] = {}
         self._on_commit: list[Callable[[], None]] = []
         self.writes = 0  # statements sent that changed something
         self._defer = False  # see `deferring`
@@ -94,11 +108,17 @@ class UnitOfWork:
         finally:
             self._defer = False
 
+    def defer(self, statement: Any, params: Row) -> None:
+        """Queue `statement` (an UPDATE with bound parameters) to run with `params` at the next
+        flush, executemany with the other queued runs of it that set the same columns."""
+        self._queued.setdefault((statement, tuple(params)), []).append(params)
+
     def flush(self) -> None:
-        """Send the queued rows now, in the order their tables were first queued."""
+        """Send the queued rows now, in the order their tables (statements) were first queued."""
         queued, self._queued = self._queued, {}
-        for table, rows in queued.items():
-            self.connection.execute(table.insert(), rows)
+        for key, rows in queued.items():
+            statement = _insert(key) if isinstance(key, Table) else key[0]
+            self.connection.execute(statement, rows)
             self.writes += 1
 
     def execute(self, statement: Any, params: Any = None) -> Result[Any]:
@@ -111,7 +131,8 @@ class UnitOfWork:
     def _apart(self, statement: Any) -> bool:
         """True when the statement names tables and none of them has queued rows."""
         named = tables_of(statement)
-        return bool(named) and not named & self._queued.keys()
+        queued = {k if isinstance(k, Table) else k[0].table for k in self._queued}
+        return bool(named) and not named & queued
 
     def rows(self, statement: Any, **params: Any) -> list[Row]:
         """The rows of a select, as dicts, times as ISO 8601 (JSON-ready)."""
@@ -119,7 +140,10 @@ class UnitOfWork:
         return read_rows(self.connection, statement, **params)
 
     def mark(self) -> Mark:
-        """Where this transaction stands now (see `undo_since`)."""
+        """Where this transaction stands now (see `undo_since`). What was queued before is sent
+        first: it belongs to earlier commands, so a refusal after the mark must not count it as
+        its own write (which would make the writer redo the whole batch)."""
+        self.flush()
         return Mark(self.writes, {t: len(r) for t, r in self._queued.items()}, len(self._on_commit))
 
     def undo_since(self, mark: Mark) -> bool:

@@ -38,26 +38,56 @@ class _Redo(Exception):
 
 
 class Writer:
-    """The process's writer thread (started on first use, stopped with the database)."""
+    """The process's writer thread (started on first use, stopped with the database).
 
-    def __init__(self, unit: Callable[[], AbstractContextManager[UnitOfWork]]) -> None:
+    A blocking caller (`run`) whose command finds the writer idle, with nothing queued, applies
+    it itself, on its own thread, as a batch of one: no hand-over to the writer thread and back
+    (two thread switches, a good part of an in-process transition). Whoever holds the writer,
+    the calling thread or the writer thread, is the only one applying commands; a command that
+    arrives meanwhile is queued, and the queue is applied in arrival order."""
+
+    def __init__(
+        self,
+        unit: Callable[[], AbstractContextManager[UnitOfWork]],
+        prepare: Callable[[UnitOfWork, list[Command]], None] | None = None,
+    ) -> None:
         self._unit = unit
+        self._prepare = prepare  # run first in each batch of several (e.g. lock rows in order)
         self._queue: queue.SimpleQueue[tuple[Command, Future[Any]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
+        # Who applies commands: `_owner` is the thread doing so (None: the writer is idle);
+        # `_pending` counts commands queued and not yet taken into a batch.
+        self._turn = threading.Condition(threading.Lock())
+        self._owner: int | None = None
+        self._pending = 0
 
     def submit(self, command: Command) -> Future[Any]:
         """Queue `command`; its future resolves once it is committed (or refused)."""
-        if threading.current_thread() is self._thread:
-            raise RuntimeError("a write command may not submit another one")
+        self._refuse_nested()
         self._ensure_started()
         future: Future[Any] = Future()
-        self._queue.put((command, future))
+        with self._turn:
+            self._pending += 1
+            self._queue.put((command, future))
         return future
 
     def run(self, command: Callable[[UnitOfWork], T]) -> T:
-        """Apply `command` and return its result once durable (or raise its error)."""
-        return self.submit(command).result()
+        """Apply `command` and return its result once durable (or raise its error): on the
+        calling thread when the writer is idle, else through the queue."""
+        self._refuse_nested()
+        with self._turn:
+            inline = self._owner is None and self._pending == 0
+            if inline:
+                self._owner = threading.get_ident()
+        if not inline:
+            return self.submit(command).result()
+        future: Future[Any] = Future()
+        try:
+            self._run([(command, future)])
+        finally:
+            self._release()
+        return future.result()
 
     def stop(self) -> None:
         """Finish what is queued, then end the thread."""
@@ -66,6 +96,22 @@ class Writer:
             self._queue.put(None)
             thread.join()
         self._thread = None
+
+    def _refuse_nested(self) -> None:
+        if self._owner == threading.get_ident():
+            raise RuntimeError("a write command may not submit another one")
+
+    def _acquire(self) -> None:
+        """Wait until no thread applies commands, then be the one (the writer thread)."""
+        with self._turn:
+            while self._owner is not None:
+                self._turn.wait()
+            self._owner = threading.get_ident()
+
+    def _release(self) -> None:
+        with self._turn:
+            self._owner = None
+            self._turn.notify_all()
 
     def _ensure_started(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -82,17 +128,23 @@ class Writer:
             first = self._queue.get()
             if first is None:
                 return
-            batch, stop = [first], False
-            while len(batch) < MAX_BATCH:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stop = True
-                    break
-                batch.append(job)
-            self._run(batch)
+            self._acquire()
+            try:
+                batch, stop = [first], False
+                while len(batch) < MAX_BATCH:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        stop = True
+                        break
+                    batch.append(job)
+                with self._turn:
+                    self._pending -= len(batch)
+                self._run(batch)
+            finally:
+                self._release()
             if stop:
                 return
 
@@ -100,6 +152,8 @@ class Writer:
         outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
             with self._unit() as uow:
+                if self._prepare is not None and len(batch) > 1:
+                    self._prepare(uow, [command for command, _ in batch])
                 for command, future in batch:
                     outcomes.append((future, *_attempt(uow, command)))
         except BaseException as exc:  # noqa: BLE001  (any failure: redo each command alone)

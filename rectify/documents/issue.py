@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from rectify.audit.chain import canonical_json
 from rectify.auth.models import Principal
@@ -239,22 +239,28 @@ def _invalid(name: str, message: str) -> InvalidInput:
 
 # -- what the snapshot reads -------------------------------------------------------------------
 def _enterprise(uow: UnitOfWork, enterprise_id: int) -> dict[str, Any]:
-    e = ENTERPRISES.c
-    row = uow.execute(select(e.name, e.credit_code).where(e.id == enterprise_id)).one()
+    row = uow.execute(_ENTERPRISE, {"eid": enterprise_id}).one()
     return {"name": row.name, "credit_code": row.credit_code}
+
+
+# Built once: every issuing step runs them.
+_ENTERPRISE = select(ENTERPRISES.c.name, ENTERPRISES.c.credit_code).where(
+    ENTERPRISES.c.id == bindparam("eid")
+)
+_ORDER = (
+    select(DOCUMENTS.c.number, DOCUMENTS.c.issued_at)
+    .where(DOCUMENTS.c.hazard_id == bindparam("hid"), DOCUMENTS.c.kind == bindparam("kind"))
+    .order_by(DOCUMENTS.c.id)
+    .limit(1)
+)
 
 
 def _order(uow: UnitOfWork, ctx: Context, hazard_id: int) -> dict[str, Any] | None:
     """The hazard's first 责令限期整改指令书 (what a review refers to)."""
     kind = ctx.documents.kind_of("assign") if ctx.documents else None
-    d = DOCUMENTS.c
-    stmt = (
-        select(d.number, d.issued_at)
-        .where(d.hazard_id == hazard_id, d.kind == kind)
-        .order_by(d.id)
-        .limit(1)
-    )
-    row = uow.execute(stmt).first()
+    if kind is None:  # `kind = NULL` matches no row
+        return None
+    row = uow.execute(_ORDER, {"hid": hazard_id, "kind": kind}).first()
     return None if row is None else {"number": row.number, "issued_at": row.issued_at}
 
 

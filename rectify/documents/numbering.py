@@ -36,5 +36,6 @@ _NEXT = {True: _upsert(sqlite.insert), False: _upsert(postgresql.insert)}
 
 def next_seq(uow: UnitOfWork, *, office: str, kind: str, year: int) -> int:
     """The next number (1, 2, 3 …) of this office, kind and year, in the caller's transaction."""
-    stmt = _NEXT[uow.dialect.is_sqlite].values(office=office, kind=kind, year=year, last=1)
-    return int(uow.execute(stmt).scalar_one())
+    # The VALUES come from the parameters: the statement stays the one built (and compiled) once.
+    params = {"office": office, "kind": kind, "year": year, "last": 1}
+    return int(uow.execute(_NEXT[uow.dialect.is_sqlite], params).scalar_one())

@@ -62,20 +62,19 @@ class HazardRow:
         }
 
 
+# Statements built once (SQLAlchemy then compiles each once and caches it): the write path
+# runs them on every trigger.
+_LOAD = select(HAZARDS).where(HAZARDS.c.id == bindparam("hid"))
+_INSERT = HAZARDS.insert().returning(HAZARDS.c.id)
+_UPDATE = update(HAZARDS).where(HAZARDS.c.id == bindparam("hazard_row_id"))
+"""The SET clause comes from the parameters' keys (the columns that changed)."""
+
+
 def load(uow: UnitOfWork, hazard_id: int, *, lock: bool = False) -> HazardRow | None:
     """The hazard row (locked until commit with `lock`), or None."""
-    statement = select(HAZARDS).where(HAZARDS.c.id == hazard_id)
-    if lock:
-        statement = uow.dialect.for_update(statement)
-    found = uow.execute(statement).mappings().first()
+    statement = uow.dialect.for_update(_LOAD) if lock else _LOAD
+    found = uow.execute(statement, {"hid": hazard_id}).mappings().first()
     return None if found is None else HazardRow(dict(found))
-
-
-_INSERT = HAZARDS.insert().returning(HAZARDS.c.id)
-# The statements take their values as parameters, so SQLAlchemy compiles each shape once: a
-# statement built with .values(...) per row costs more to key and compile than to run (an
-# import of 100,000 rows, bench/case_import.py).
-_UPDATES: dict[frozenset[str], Any] = {}
 
 
 def insert(uow: UnitOfWork, values: dict[str, Any]) -> HazardRow:
@@ -86,19 +85,10 @@ def insert(uow: UnitOfWork, values: dict[str, Any]) -> HazardRow:
 
 
 def save(uow: UnitOfWork, row: HazardRow) -> None:
-    """Write the columns that changed since the row was read."""
+    """Write the columns that changed since the row was read (queued: sent with the
+    transaction's next statement, batched with other hazards' updates of the same columns)."""
     if row.changed:
-        names = frozenset(row.changed)
-        statement = _UPDATES.get(names)
-        if statement is None:
-            statement = (
-                update(HAZARDS)
-                .where(HAZARDS.c.id == bindparam("row_id"))
-                .values({n: bindparam(f"new_{n}") for n in names})
-            )
-            _UPDATES[names] = statement
-        params = {f"new_{n}": v for n, v in row.changed.items()}
-        uow.execute(statement, params | {"row_id": row.id})
+        uow.defer(_UPDATE, {**row.changed, "hazard_row_id": row.id})
         row.changed = {}
 
 

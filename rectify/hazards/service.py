@@ -208,7 +208,8 @@ def transition(
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Apply one trigger and return the hazard as the caller sees it, once it is durable."""
-    return submit_transition(
+    command = partial(
+        _transition,
         ctx=ctx,
         caller=caller,
         hazard_id=hazard_id,
@@ -216,7 +217,8 @@ def transition(
         payload=payload,
         if_match=if_match,
         idempotency_key=idempotency_key,
-    ).result()
+    )
+    return ctx.db.run(command)  # on this thread when the writer is idle
 
 
 def submit_transition(
@@ -240,6 +242,7 @@ def submit_transition(
         if_match=if_match,
         idempotency_key=idempotency_key,
     )
+    command.locks = ((HAZARDS, hazard_id),)  # type: ignore[attr-defined]  # see Dialect.lock_declared
     return ctx.db.writer.submit(command)
 
 
@@ -254,8 +257,9 @@ def _transition(
     if_match: int | None,
     idempotency_key: str | None,
 ) -> dict[str, Any]:
-    request_hash = _request_hash(hazard_id, trigger, payload, if_match)
+    request_hash = ""
     if idempotency_key:
+        request_hash = _request_hash(hazard_id, trigger, payload, if_match)
         # Two requests with one key on two hazards lock different rows and would both miss the
         # record; this lock makes the second wait and find it. Held until commit.
         uow.dialect.advisory_lock(uow.connection, f"{caller.principal_id}\x00{idempotency_key}")
@@ -548,7 +552,8 @@ def view(
         "plan": hazard.plan,
         "pending_extension": hazard.pending_extension,
         "extensions": extensions.for_hazard(connection, hazard.id),
-        "penalties": read(_PENALTIES),
+        # penalty_count moves with every penalty row (record_penalty): no rows, no query.
+        "penalties": read(_PENALTIES) if hazard.penalty_count else [],
         "pending_timers": timers.pending(connection=connection, hazard_id=hazard.id),
         "evidence": read(_EVIDENCE),
         "allowed_triggers": allowed_triggers(

@@ -12,6 +12,8 @@ transaction commits, so a rolled-back batch that another process retries is coun
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache, partial
+from typing import Any
 
 from prometheus_client import Counter, Histogram, disable_created_metrics
 
@@ -42,15 +44,27 @@ WEBHOOK_FAILURES = Counter(
 # -- record_* (called by the services) ------------------------------------------------------
 
 
+# The labelled children, looked up once: `labels()` costs more than the increment (it runs on
+# every trigger and every timer). prometheus_client keeps one child per label values anyway.
+@lru_cache(maxsize=1024)
+def _transitions(trigger: str, role: str) -> Any:
+    return TRANSITIONS.labels(trigger=trigger, role=role)
+
+
+@lru_cache(maxsize=256)
+def _lateness(kind: str) -> Any:
+    return TIMER_LATENESS.labels(kind=kind)
+
+
 def record_transition(uow: UnitOfWork, trigger: str, role: str) -> None:
     """Count one applied trigger once its transaction commits."""
-    uow.on_commit(lambda: TRANSITIONS.labels(trigger=trigger, role=role).inc())
+    uow.on_commit(_transitions(trigger, role).inc)
 
 
 def record_timer_fired(uow: UnitOfWork, kind: str, due_at: datetime, fired_at: datetime) -> None:
     """Observe how late a timer was processed, once its transaction commits."""
     late = max(0.0, (fired_at - due_at).total_seconds())
-    uow.on_commit(lambda: TIMER_LATENESS.labels(kind=kind).observe(late))
+    uow.on_commit(partial(_lateness(kind).observe, late))
 
 
 def record_webhook_failure(status_code: int | None) -> None:

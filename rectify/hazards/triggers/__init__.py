@@ -45,10 +45,18 @@ __all__ = [
 
 def timer_event(kind: str) -> type[SystemEvent]:
     """The event definition a timer kind appends when it fires."""
+    key = (kind, len(REGISTRY))  # remembered: a catch-up asks once per timer
+    found = _TIMER_EVENTS.get(key)
+    if found is not None:
+        return found
     for definition in REGISTRY.values():
         if issubclass(definition, SystemEvent) and definition.timer == kind:
+            _TIMER_EVENTS[key] = definition
             return definition
     raise KeyError(f"no event is defined for timer kind {kind!r}")
+
+
+_TIMER_EVENTS: dict[tuple[str, int], type[SystemEvent]] = {}
 
 
 def check_registry(registry: Registry) -> list[str]:
