@@ -131,6 +131,22 @@ def upload(driver: WebDriver, files: list[Path], stage: str) -> None:
     )
 
 
+def transfer(driver: WebDriver, folder: Path, seed: int) -> None:
+    """移交司法 through its form: a photo uploaded as the attachment, two officers named."""
+    upload(driver, photos(folder, seed), "before")
+    f = fill(
+        driver,
+        "transfer_to_judicial",
+        receiving_organ="杭州市公安局西湖区分局",
+        case_summary="涉嫌重大责任事故罪",
+    )
+    names = f.find_elements(By.CSS_SELECTOR, 'input[name="officers"]')
+    names[0].send_keys("吴督办")
+    names[1].send_keys("陈执法")
+    f.find_element(By.CSS_SELECTOR, 'input[name="attachments"]').click()
+    press(driver, "transfer_to_judicial", "移交司法机关")
+
+
 def photos(folder: Path, *seeds: int) -> list[Path]:
     out = []
     for seed in seeds:
@@ -255,18 +271,7 @@ def test_the_three_branches_through_the_forms_and_a_document_downloaded(
     press(desktop, "decide_closure", "登记关闭决定")
     assert branch(desktop, "production") == "停产整顿"
     # 移交司法, with an uploaded attachment, then the police file the case
-    upload(desktop, photos(tmp_path, 21), "before")
-    f = fill(
-        desktop,
-        "transfer_to_judicial",
-        receiving_organ="杭州市公安局西湖区分局",
-        case_summary="涉嫌重大责任事故罪",
-    )
-    names = f.find_elements(By.CSS_SELECTOR, 'input[name="officers"]')
-    names[0].send_keys("吴督办")
-    names[1].send_keys("陈执法")
-    f.find_element(By.CSS_SELECTOR, 'input[name="attachments"]').click()
-    press(desktop, "transfer_to_judicial", "移交司法机关")
+    transfer(desktop, tmp_path, seed=21)
     assert branch(desktop, "judicial") == "已移交司法"
     fill(desktop, "record_judicial_decision", decision="filed", case_no="西公立〔2026〕88号")
     press(desktop, "record_judicial_decision", "登记立案决定")

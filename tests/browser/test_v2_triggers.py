@@ -16,9 +16,8 @@ from tests.browser.test_hazard_page import (
     fill,
     hazard,
     inspector,
-    photos,
     press,
-    upload,
+    transfer,
 )
 
 __all__ = ["district", "inspector"]
@@ -46,18 +45,7 @@ def test_on_the_spot_measures_and_a_refused_filing_through_reconsideration(
     hazard(desktop, district, hid)
     fill(desktop, "assign", assignee="安全部")
     press(desktop, "assign", "交办")
-    upload(desktop, photos(tmp_path, 31), "before")
-    f = fill(
-        desktop,
-        "transfer_to_judicial",
-        receiving_organ="杭州市公安局西湖区分局",
-        case_summary="涉嫌重大责任事故罪",
-    )
-    names = f.find_elements(By.CSS_SELECTOR, 'input[name="officers"]')
-    names[0].send_keys("吴督办")
-    names[1].send_keys("陈执法")
-    f.find_element(By.CSS_SELECTOR, 'input[name="attachments"]').click()
-    press(desktop, "transfer_to_judicial", "移交司法机关")
+    transfer(desktop, tmp_path, seed=31)
     fill(desktop, "record_judicial_decision", decision="not_filed", reason="证据不足")
     press(desktop, "record_judicial_decision", "登记立案决定")
     assert branch(desktop, "judicial") == "不予立案"

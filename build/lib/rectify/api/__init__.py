@@ -1,1 +1,0 @@
-"""The HTTP layer: the app factory, error mapping and request dependencies."""
