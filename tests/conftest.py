@@ -29,9 +29,16 @@ PG_URL = os.environ.get("RECTIFY_TEST_POSTGRES_URL")
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file; each test gets a copy (migrating each time is slow)."""
-    path = tmp_path_factory.mktemp("template") / "rectify.db"
+    """One migrated SQLite file; each test gets a copy (migrating each time is slow). The
+    shipped calendar years are stored in it as a first start stores them, so each test's start
+    finds them there instead of writing them again."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "rectify.db"
     upgrade(f"sqlite:///{path}")
+    settings = Settings(
+        database_url=f"sqlite:///{path}", data_dir=folder / "data", demo=False, scheduler=False
+    )
+    build_context(settings).db.dispose()
     return path
 
 
