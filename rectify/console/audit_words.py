@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rectify.auth.models import ROLE_LABELS
+from rectify.hazards.words import GRADE_LABELS, LEVEL_LABELS, PENALTY_KINDS
 from rectify.workflow.definition import Definition
 
 __all__ = [
@@ -29,17 +30,7 @@ __all__ = [
     "trigger_label",
 ]
 
-GRADE_LABELS = {"general": "一般事故隐患", "major": "重大事故隐患"}
-LEVEL_LABELS = {"county": "县级", "city": "市级", "province": "省级"}
 RESOLUTION_LABELS = {"rectified": "整改销号", "dismissed": "撤销", "shut_down": "关闭取缔"}
-PENALTY_KINDS = {
-    "warning": "警告",
-    "fine": "罚款",
-    "daily_fine": "按日连续处罚",
-    "confiscation": "没收违法所得",
-    "suspension": "责令停产停业",
-    "license_revocation": "吊销许可证照",
-}
 # The hazard's columns replay rebuilds (audit.replay.REBUILT) and what its result shows.
 FIELD_LABELS = {
     "grade": "隐患等级",

@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 from rectify.auth.models import ROLE_LABELS
-from rectify.console.audit_words import GRADE_LABELS, LEVEL_LABELS, PENALTY_KINDS
 from rectify.documents.models import SERVICE_METHODS
+from rectify.hazards.words import GRADE_LABELS, LEVEL_LABELS, PENALTY_KINDS, SOURCE_LABELS
 from rectify.workflow.definition import Definition
 
 __all__ = [
@@ -164,12 +164,7 @@ VALUE_LABELS: dict[str, dict[Any, str]] = {
         "withdraw_people": "撤出作业人员",
         "stop_equipment": "停止使用相关设施、设备",
     },
-    "source": {
-        "self_check": "企业自查",
-        "inspection": "执法检查",
-        "public_report": "群众举报",
-        "monitoring": "监测预警",
-    },
+    "source": SOURCE_LABELS,
 }
 # `decision` means different things on different triggers.
 DECISION_LABELS = {

@@ -26,7 +26,6 @@ from rectify.api.deps import ContextDep
 from rectify.api.permissions import Roles
 from rectify.auth.scope import Caller, region_prefix
 from rectify.console.audit import auditor_home_sections
-from rectify.console.audit_words import GRADE_LABELS
 from rectify.console.deps import CheckedForm, ConsoleCaller
 from rectify.console.enterprises import overdue_words
 from rectify.console.render import china_time, page
@@ -35,6 +34,7 @@ from rectify.exceptions import InvalidInput
 from rectify.hazards import service as hazards
 from rectify.hazards import worklists as lists
 from rectify.hazards.models import HazardCreate
+from rectify.hazards.words import GRADE_LABELS, SOURCE_LABELS
 from rectify.workflow.definition import Definition
 
 __all__ = ["DISPATCHER_LIST_LABELS", "router"]
@@ -54,12 +54,6 @@ DISPATCHER_LIST_LABELS = {
     "listed": "挂牌督办",
     "suspended": "停产整顿",
     "transferred": "移交司法",
-}
-SOURCE_LABELS = {
-    "inspection": "执法检查",
-    "self_check": "企业自查",
-    "public_report": "群众举报",
-    "monitoring": "监测预警",
 }
 Text = Annotated[str | None, Query(max_length=100)]
 _REGION = re.compile(r"\d{6}(\d{3})?")

@@ -10,12 +10,11 @@ from typing import Any
 
 from rectify.documents.config import DocumentsConfig, Kind, Office, fill
 from rectify.hazards.row import HazardRow
+from rectify.hazards.words import GRADE_LABELS, LEVEL_LABELS
 from rectify.timers.policy import CHINA_TZ, DayMode, Policy
 
 __all__ = ["Facts", "build", "china_date", "china_time", "sentence", "yuan_upper"]
 
-GRADES = {"general": "一般事故隐患", "major": "重大事故隐患"}
-LEVELS = {"county": "县级", "city": "市级", "province": "省级"}
 PENALTIES = {
     "warning": "警告",
     "fine": "罚款",
@@ -149,7 +148,7 @@ def _values(f: Facts, deadline: datetime | None, organ: str) -> dict[str, Any]:
         "deadline": china_time(deadline),
         "new_deadline": china_time(deadline) if f.trigger == "verify_fail" else "",
         "assignee": p.get("assignee") or h.assignee,
-        "level": LEVELS.get(p.get("level", ""), ""),
+        "level": LEVEL_LABELS.get(p.get("level", ""), ""),
         "reason": sentence(p.get("reason")),
         "findings": sentence(p.get("findings")),
         "note": sentence(p.get("note")),
@@ -175,7 +174,7 @@ def _parties(f: Facts, values: dict[str, Any]) -> list[list[str]]:
     rows = [
         ["被检查单位" if f.kind.officers else "当事人", values["enterprise"]],
         ["统一社会信用代码", values["credit_code"]],
-        ["事故隐患", f"{h.title}（{GRADES.get(h.grade, h.grade)}，编号{h.id}）"],
+        ["事故隐患", f"{h.title}（{GRADE_LABELS.get(h.grade, h.grade)}，编号{h.id}）"],
     ]
     if h.location:
         rows.append(["隐患部位", h.location])

@@ -27,6 +27,7 @@ from rectify.documents.models import SERVICE_METHODS, Document
 from rectify.enterprises.models import Enterprise
 from rectify.hazards import extensions
 from rectify.hazards.row import HAZARDS, overdue_seconds
+from rectify.hazards.words import GRADE_LABELS, LEVEL_LABELS, PENALTY_KINDS, SOURCE_LABELS
 from rectify.workflow.definition import Registry
 
 __all__ = ["KINDS", "Column", "Kind", "LedgerFilters", "Reader"]
@@ -41,14 +42,6 @@ BATCH = 1000  # rows fetched per round trip
 
 FINAL = ("closed", "dismissed")
 CLOSING = ("close", "self_close", "decide_closure")  # the steps that may sign a hazard off (销号)
-GRADES = {"general": "一般事故隐患", "major": "重大事故隐患"}
-SOURCES = {
-    "self_check": "企业自查",
-    "inspection": "执法检查",
-    "public_report": "群众举报",
-    "monitoring": "监测预警",
-}
-LEVELS = {"county": "县级", "city": "市级", "province": "省级"}
 ENFORCEMENT = {
     "order_on_the_spot": "现场处理措施",
     "record_penalty": "行政处罚",
@@ -63,14 +56,6 @@ ENFORCEMENT = {
 }
 """The enforcement steps (监管执法和案件查办) by the measure's name: penalties, suspensions,
 closures, transfers to the judicial organs and their decisions."""
-PENALTY_KINDS = {
-    "warning": "警告",
-    "fine": "罚款",
-    "daily_fine": "按日连续处罚",
-    "confiscation": "没收违法所得",
-    "suspension": "责令停产停业",
-    "license_revocation": "吊销许可证照",
-}
 
 ColumnType = Literal["text", "int", "date", "datetime"]
 
@@ -270,8 +255,8 @@ def _hazard_rows(r: Reader) -> Iterator[tuple[Any, ...]]:
             h.credit_code,
             h.industry,
             h.region_code,
-            SOURCES.get(h.source, h.source),
-            GRADES.get(h.grade, h.grade),
+            SOURCE_LABELS.get(h.source, h.source),
+            GRADE_LABELS.get(h.grade, h.grade),
             china_day(h.created_at),
             h.title,
             h.description,
@@ -347,7 +332,7 @@ def _progress_rows(r: Reader) -> Iterator[tuple[Any, ...]]:
             h.enterprise,
             h.region_code,
             h.title,
-            GRADES.get(h.grade, h.grade),
+            GRADE_LABELS.get(h.grade, h.grade),
             china_day(h.created_at),
             china_day(h.assigned_at),
             (h.plan or {}).get("measures"),
@@ -404,14 +389,14 @@ def _responsibility_rows(r: Reader) -> Iterator[tuple[Any, ...]]:
         .order_by(H.id)
     )
     for h in r.stream(stmt):
-        listed = LEVELS.get(h.supervision_level or "") if h.supervision == "listed" else None
+        listed = LEVEL_LABELS.get(h.supervision_level or "") if h.supervision == "listed" else None
         yield (
             h.id,
             h.enterprise,
             h.credit_code,
             h.region_code,
             h.title,
-            GRADES.get(h.grade, h.grade),
+            GRADE_LABELS.get(h.grade, h.grade),
             r.label(h, "state", h.state),
             _responsible(h),
             h.assignee,
@@ -688,8 +673,8 @@ def _listing_row(r: Reader, listing: dict[str, Any]) -> tuple[Any, ...]:
         e.credit_code,
         e.region_code,
         e.title,
-        GRADES.get(e.grade, e.grade),
-        LEVELS.get(p.get("level", ""), p.get("level")),
+        GRADE_LABELS.get(e.grade, e.grade),
+        LEVEL_LABELS.get(p.get("level", ""), p.get("level")),
         number,
         china_day(e.at),
         "自动挂牌" if e.role == "system" else "人工挂牌",

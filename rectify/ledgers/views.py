@@ -17,9 +17,10 @@ from rectify.console.render import page
 from rectify.context import Context
 from rectify.exceptions import InvalidInput
 from rectify.hazards.models import Grade
+from rectify.hazards.words import GRADE_LABELS
 from rectify.inputs import Day, RegionCode, Text
 from rectify.ledgers import service
-from rectify.ledgers.kinds import GRADES, KINDS
+from rectify.ledgers.kinds import KINDS
 
 __all__ = ["console", "router"]
 
@@ -103,7 +104,7 @@ def _form(
         "ledgers/page.html",
         status=status,
         kinds=service.kinds(),
-        grades=GRADES,
+        grades=GRADE_LABELS,
         states=states,
         typed=typed,
         errors=errors,
@@ -140,7 +141,7 @@ def ledgers_download(
         errors["kind"] = "请选择一种台账。"
     if fmt not in service.FORMATS:
         errors["format"] = "请选择 Excel（xlsx）或 CSV。"
-    if grade and grade not in GRADES:
+    if grade and grade not in GRADE_LABELS:
         errors["grade"] = "请选择一般或重大事故隐患。"
     days: dict[str, date | None] = {"from": None, "to": None}
     for name in ("from", "to"):

@@ -25,6 +25,7 @@ from rectify.database.dialect import Dialect
 from rectify.enterprises.models import Enterprise
 from rectify.exceptions import InvalidInput
 from rectify.hazards.row import HAZARDS, OPEN_STATES
+from rectify.hazards.words import GRADE_LABELS, SOURCE_LABELS
 
 __all__ = ["DEFINITIONS", "GROUPS", "Query", "child_length", "statistics"]
 
@@ -274,13 +275,6 @@ def days_to_close(tenths: dict[int, int], seconds: float) -> dict[str, float | N
     return {"mean_days_to_close": round(seconds / n / 86400, 2), "p90_days_to_close": p90 / 10}
 
 
-GRADE_LABELS = {"general": "一般事故隐患", "major": "重大事故隐患"}
-SOURCE_LABELS = {
-    "self_check": "企业自查",
-    "inspection": "执法检查",
-    "public_report": "群众举报",
-    "monitoring": "监测预警",
-}
 _ENTERPRISES = Enterprise.__table__  # type: ignore[attr-defined]
 
 
